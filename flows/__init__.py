@@ -1,0 +1,1 @@
+"""Prefect flows around `pipeline`, and the `sinch-groups` command that runs them."""

@@ -1,0 +1,95 @@
+"""What every command shares: the target (real Sinch or the embedded emulator) and error reporting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
+from pipeline.errors import PipelineError
+from pipeline.settings import Target
+from pipeline.sinch import SinchError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+HOME_ENV = "SINCH_GROUPS_HOME"
+
+
+def home_dir() -> Path:
+    """Where the embedded emulator keeps its state: `$SINCH_GROUPS_HOME`, else ~/.local/share/sinch-groups."""
+    configured = os.environ.get(HOME_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "sinch-groups"
+
+
+def embedded_db_path() -> Path:
+    """The SQLite file behind the embedded emulator, so state survives between commands."""
+    return home_dir() / "emulator.sqlite3"
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a run (flows read their target from there)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextmanager
+def target_session(env_prefix: str = "SINCH_") -> Iterator[Target]:
+    """Yield the target named by `{env_prefix}*` variables, or the embedded emulator when none are set.
+
+    Flows never receive credentials as parameters (Prefect records parameters), they read them from
+    the environment; so for the embedded emulator the demo credentials are put there for the run.
+    """
+    target = Target.from_env(env_prefix)
+    if target.has_credentials:
+        yield target
+        return
+    db_path = embedded_db_path()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    config = EmulatorConfig(plans=[Plan(id=DEFAULT_PLAN_ID, token=DEFAULT_TOKEN)], db_path=db_path)
+    with EmulatorServer(config) as server:
+        console.print(
+            f"Using the embedded Sinch emulator at {server.base_url} (state in {db_path}): "
+            f"no {env_prefix}SERVICE_PLAN_ID/{env_prefix}API_TOKEN set."
+        )
+        embedded = {
+            f"{env_prefix}SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
+            f"{env_prefix}API_TOKEN": DEFAULT_TOKEN,
+            f"{env_prefix}BASE_URL": server.base_url,
+        }
+        with _environ(embedded):
+            yield Target.from_env(env_prefix)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print `Error: ...` on stderr and return the exit to raise (exit status 1)."""
+    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn the library's errors into one readable line and exit status 1, never a traceback."""
+    try:
+        yield
+    except (PipelineError, SinchError) as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; run the same command again to converge") from None

@@ -1,0 +1,226 @@
+"""`sinch-groups export`, `diff` and `migrate`: snapshots of groups, and moving groups elsewhere.
+
+`export` and `migrate` run their Prefect flows against a target; `diff` only reads two local
+snapshots, so it calls the library directly and needs no target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from flows.cli._app import app
+from flows.cli._common import console, handle_errors, target_session
+from flows.export_groups import export_groups
+from flows.migrate_groups import migrate_groups
+from pipeline.migrate import MigrationResult, require_one_source
+from pipeline.snapshots import (
+    MatchOn,
+    SnapshotDiff,
+    SnapshotResult,
+    diff_snapshots,
+    latest_snapshots,
+    open_snapshot,
+)
+
+EnvPrefix = Annotated[
+    str, typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ...")
+]
+ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+
+EXPORT_EXAMPLES = """
+Examples:
+
+  sinch-groups export --out snapshots
+
+  sinch-groups export --out snapshots --group VIP --group Newsletter
+
+Read the dataset back with pl.scan_parquet('snapshots/*/members.parquet', hive_partitioning=True)
+(or groups.parquet); restore one with
+sinch-groups sync snapshots/snapshot_at=.../members.parquet --group-column group_name --mode mirror
+"""
+
+DIFF_EXAMPLES = """
+Examples:
+
+  sinch-groups diff snapshots/snapshot_at=20261125T220000.000Z snapshots/snapshot_at=20261126T220000.000Z
+
+  sinch-groups diff snapshots --out changes.parquet      (the two newest snapshots in snapshots/)
+"""
+
+MIGRATE_EXAMPLES = """
+Examples:
+
+  OLD_SINCH_SERVICE_PLAN_ID=... OLD_SINCH_API_TOKEN=... sinch-groups migrate --from-env OLD_SINCH_
+
+  sinch-groups migrate --from-snapshot snapshots/snapshot_at=20261126T220000.000Z --to-env EU_SINCH_
+"""
+
+
+@app.command(epilog=EXPORT_EXAMPLES)
+def export(
+    out: Annotated[
+        Path,
+        typer.Option(help="Dataset folder; the snapshot goes into OUT/snapshot_at=<UTC time>/."),
+    ],
+    group_id: Annotated[
+        list[str] | None, typer.Option(help="Export only this group id (repeatable).")
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option(help="Export only the groups with this name (repeatable).")
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Groups fetched at once (bounds the members held in memory)."
+        ),
+    ] = 4,
+    env_prefix: EnvPrefix = "SINCH_",
+    progress: ShowProgress = True,
+) -> None:
+    """Snapshot groups and their members to Parquet (groups.parquet + members.parquet)."""
+    with handle_errors(), target_session(env_prefix):
+        result = asyncio.run(
+            export_groups(
+                out_dir=str(out),
+                group_ids=group_id or [],
+                group_names=group or [],
+                concurrency=concurrency,
+                target_env_prefix=env_prefix,
+                show_progress=progress,
+            )
+        )
+    _print_export(result)
+
+
+def _print_export(result: SnapshotResult) -> None:
+    console.print(
+        f"Snapshot {result.path}: {result.groups:,} groups, {result.members:,} members "
+        f"in {result.elapsed_s:.1f} s"
+    )
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}")
+
+
+@app.command(epilog=DIFF_EXAMPLES)
+def diff(
+    snapshot_a: Annotated[
+        Path,
+        typer.Argument(
+            help="The earlier snapshot (its folder or one of its files); or, alone, a dataset "
+            "folder whose two newest snapshots are compared."
+        ),
+    ],
+    snapshot_b: Annotated[Path | None, typer.Argument(help="The later snapshot.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the member-level changes to this Parquet file.")
+    ] = None,
+    match_on: Annotated[
+        MatchOn,
+        typer.Option(
+            help="Pair groups by id (follows renames) or by name (across plans, after a restore)."
+        ),
+    ] = MatchOn.ID,
+    show_all: Annotated[bool, typer.Option("--all", help="List unchanged groups too.")] = False,
+) -> None:
+    """Compare two snapshots: groups created, deleted, renamed; members added and removed."""
+    with handle_errors():
+        paths = [snapshot_a, snapshot_b] if snapshot_b else latest_snapshots(snapshot_a)
+        before, after = (open_snapshot(path) for path in paths)
+        result = diff_snapshots(before, after, match_on=match_on)
+        written = result.write_changes(out) if out else None
+    _print_diff(result, show_all)
+    if written:
+        console.print(f"Member changes: {written} ({result.changes.height:,} rows)")
+
+
+def _print_diff(result: SnapshotDiff, show_all: bool) -> None:
+    title = f"{result.before.taken_at:%Y-%m-%d %H:%M:%S} -> {result.after.taken_at:%Y-%m-%d %H:%M:%S} UTC"
+    table = Table(title=title, header_style="bold")
+    for column in ("group", "id", "status", "before", "after", "added", "removed", "unchanged"):
+        table.add_column(column, justify="left" if column in ("group", "id", "status") else "right")
+    shown = result.groups if show_all else result.groups.filter(pl.col("status") != "unchanged")
+    for row in shown.iter_rows(named=True):
+        before, after = row["name_before"], row["name_after"]
+        name = f"{before} -> {after}" if row["status"] == "renamed" else (after or before)
+        table.add_row(
+            name or "(no name)",
+            row["group_id_after"] or row["group_id_before"],
+            row["status"],
+            *(f"{row[key]:,}" for key in ("members_before", "members_after", "added", "removed")),
+            f"{row['unchanged']:,}",
+        )
+    console.print(table)
+    counts = ", ".join(f"{count} {status}" for status, count in result.status_counts().items())
+    added = int(result.groups["added"].sum())
+    removed = int(result.groups["removed"].sum())
+    console.print(f"Groups: {counts}. Members: +{added:,} -{removed:,}.")
+
+
+@app.command(epilog=MIGRATE_EXAMPLES)
+def migrate(
+    to_env: Annotated[
+        str, typer.Option(help="Destination credentials: <PREFIX>SERVICE_PLAN_ID, ...")
+    ] = "SINCH_",
+    from_env: Annotated[
+        str | None, typer.Option(help="Source credentials: <PREFIX>SERVICE_PLAN_ID, ...")
+    ] = None,
+    from_snapshot: Annotated[
+        Path | None, typer.Option(help="Read the source groups from this snapshot instead.")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="Old id -> new id table, read and updated on every run; keep it to re-run. "
+            "Default: ./sinch-groups-migrations/<source>--to--<destination>.parquet."
+        ),
+    ] = None,
+    adopt_existing: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-existing",
+            help="Add to a same-named destination group that is not in the mapping instead of "
+            "skipping the source group.",
+        ),
+    ] = False,
+    progress: ShowProgress = True,
+) -> None:
+    """Recreate every group (names, members, auto-update, child groups) on another plan or region."""
+    with handle_errors():
+        require_one_source(from_env, str(from_snapshot) if from_snapshot else None)
+        with target_session(to_env):
+            result = asyncio.run(
+                migrate_groups(
+                    to_env_prefix=to_env,
+                    from_env_prefix=from_env,
+                    from_snapshot=str(from_snapshot) if from_snapshot else None,
+                    mapping=str(mapping) if mapping else None,
+                    adopt_existing=adopt_existing,
+                    show_progress=progress,
+                )
+            )
+    _print_migration(result)
+
+
+def _print_migration(result: MigrationResult) -> None:
+    table = Table(title="Mapping (old id -> new id)", header_style="bold")
+    for column in ("old id", "name", "action", "new id", "members"):
+        table.add_column(column, justify="right" if column == "members" else "left")
+    for outcome in result.outcomes:
+        table.add_row(
+            outcome.source_id,
+            outcome.name or "",
+            str(outcome.action),
+            outcome.target_id or "",
+            f"{outcome.members:,}",
+        )
+    console.print(table)
+    counts = ", ".join(f"{count} {action}" for action, count in sorted(result.counts().items()))
+    console.print(f"Groups: {counts or 'none'}. Mapping: {result.mapping_path}")
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}")

@@ -1,0 +1,44 @@
+"""`sinch-groups groups`: list the groups of the target plan (the demo's first look)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flows.cli._app import app
+from flows.cli._common import console, handle_errors, target_session
+from pipeline.settings import Target
+from pipeline.sinch import Group, GroupsClient
+
+
+async def _all_groups(target: Target) -> list[Group]:
+    async with GroupsClient.from_target(target) as client:
+        return [group async for group in client.iter_groups(page_size=100)]
+
+
+@app.command(epilog="Example:\n\n  sinch-groups groups")
+def groups(
+    env_prefix: Annotated[
+        str,
+        typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ..."),
+    ] = "SINCH_",
+) -> None:
+    """List every group of the target service plan, newest first."""
+    with handle_errors(), target_session(env_prefix) as target:
+        found = asyncio.run(_all_groups(target))
+    table = Table(title=f"{len(found)} groups on {target.describe()}", header_style="bold")
+    for column in ("id", "name", "size", "created", "modified", "child groups"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for group in found:
+        table.add_row(
+            group.id,
+            group.name or "",
+            f"{group.size:,}",
+            f"{group.created_at:%Y-%m-%d %H:%M:%S}",
+            f"{group.modified_at:%Y-%m-%d %H:%M:%S}",
+            ", ".join(group.child_groups),
+        )
+    console.print(table)

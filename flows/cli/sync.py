@@ -1,0 +1,133 @@
+"""`sinch-groups sync`: the import command; a thin shell around the `sync-groups` flow."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli._app import app
+from flows.cli._common import console, fail, handle_errors, target_session
+from flows.sync_groups import sync_groups
+from pipeline.plan import Mode
+
+SYNC_EXAMPLES = """
+Examples:
+
+  sinch-groups sync data/samples/contacts_clean.csv --group Newsletter
+
+  sinch-groups sync 'exports/*.csv' --group-column segment --mode mirror --dry-run
+
+  sinch-groups sync optout.csv --group Newsletter --mode remove
+"""
+
+
+@app.command(epilog=SYNC_EXAMPLES)
+def sync(
+    source: Annotated[
+        str, typer.Argument(help="A CSV or Parquet file, or a quoted glob of several.")
+    ],
+    group: Annotated[
+        str | None, typer.Option(help="Target one group by name (created if missing).")
+    ] = None,
+    group_id: Annotated[str | None, typer.Option(help="Target one existing group by id.")] = None,
+    group_column: Annotated[
+        str | None,
+        typer.Option(help="Column naming each row's group; every distinct value is a group."),
+    ] = None,
+    phone_column: Annotated[
+        str | None,
+        typer.Option(help="Column holding the phone numbers (default: detected from the header)."),
+    ] = None,
+    country_column: Annotated[
+        str | None, typer.Option(help="Column holding each row's ISO country (e.g. GB, US).")
+    ] = None,
+    default_region: Annotated[
+        str | None, typer.Option(help="ISO country for numbers written without a country code.")
+    ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="add: add what is missing; mirror: make each group exactly the file's set; "
+            "remove: take the listed numbers out."
+        ),
+    ] = Mode.ADD,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compute, print and write the plan; change nothing.")
+    ] = False,
+    max_remove_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Mirror refuses to remove more than this fraction of a group's current members.",
+        ),
+    ] = 0.10,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply a mirror even when the removal guard trips.")
+    ] = False,
+    mobile_only: Annotated[
+        bool, typer.Option("--mobile-only", help="Reject numbers that are not mobile numbers.")
+    ] = False,
+    suppress: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Opt-out list (CSV or Parquet), repeatable: never added, and removed from the "
+            "target groups in every mode."
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write rejected rows; .parquet or .csv (formulas neutralized). "
+            "Default: ./sinch-groups-runs/<time>/rejects.parquet."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the JSON report. Default: ./sinch-groups-runs/<time>/report.json."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Numbers per add/remove array in one request.")
+    ] = 10_000,
+    env_prefix: Annotated[
+        str,
+        typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ..."),
+    ] = "SINCH_",
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Sync a contact file into Sinch groups: load, normalize, validate, plan, apply, verify."""
+    with handle_errors(), target_session(env_prefix):
+        result = asyncio.run(
+            sync_groups(
+                source=source,
+                group=group,
+                group_id=group_id,
+                group_column=group_column,
+                phone_column=phone_column,
+                country_column=country_column,
+                default_region=default_region,
+                mode=mode,
+                dry_run=dry_run,
+                max_remove_fraction=max_remove_fraction,
+                force=force,
+                mobile_only=mobile_only,
+                suppress=[str(path) for path in suppress or []],
+                rejects=str(rejects) if rejects else None,
+                report=str(report) if report else None,
+                chunk_size=chunk_size,
+                target_env_prefix=env_prefix,
+                show_progress=progress,
+            )
+        )
+    for note in result.notes:
+        console.print(f"Note: {note}")
+    console.print(result.rows_table())
+    console.print(result.groups_table())
+    console.print(f"Report: {result.report_path}  Rejects: {result.rejects_path}")
+    if not result.ok:
+        raise fail("the live membership differs from the plan after applying; see the report")

@@ -1,0 +1,400 @@
+"""Normalize raw phone numbers to E.164, or say exactly why a number cannot be used.
+
+The work is split by what it needs. Cleaning (Unicode folding, `tel:`, separators, Excel's float
+and scientific damage, the reject reasons that follow from the text alone) is vectorized polars
+string work. Whatever needs the numbering plan (country codes, trunk prefixes, number
+ranges, number types) goes to phonenumbers, once per distinct (cleaned value, region) pair, and
+the answers are joined back: an export repeats the same numbers in the same few spellings, so the
+distinct pairs are far fewer than the rows, and a Python call per row would dominate the run.
+
+Reading a value without `+`: as a national number of the row's region first (the country column,
+else the default region); if that is not a valid number, as an international number that lost its
+`+` (Excel's `447911123456.0`, or `00` from a country whose exit code is not 00). Without any
+region, the international reading is the only one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+import polars as pl
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    ValidationResult,
+)
+
+from pipeline.errors import InvalidRegionError
+from pipeline.rejects import REJECTS_SCHEMA, Reason
+from pipeline.schemas import Contacts, validate_lazily
+
+__all__ = [
+    "MOBILE_TYPES",
+    "NormalizeResult",
+    "Reason",
+    "dedupe",
+    "describe_numbers",
+    "normalize",
+]
+
+MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+"""What `mobile_only` accepts: where mobiles and landlines share ranges (US, CA) both are typed
+FIXED_LINE_OR_MOBILE, and refusing those would refuse every North American number."""
+
+_SUPPORTED_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+# Working columns; the double underscore keeps them clear of whatever columns a caller brings.
+_TEXT = "__text"
+_CLEAN = "__clean"
+_REGION = "__region"
+_KEY_REGION = "__key_region"
+_EARLY_REASON = "__early_reason"
+_EARLY_DETAIL = "__early_detail"
+_REASON = "__reason"
+_DETAIL = "__detail"
+
+_TEL_PREFIX = r"(?i)^tel:"
+_EXTENSION = r"(?i)(?:;ext=|extension|\bext\.?|x|#)\s*\d+$"
+_SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$"
+_FLOAT_CAST = r"^(\d{6,})\.0+$"
+_SEPARATORS = r"[\s.\-\u2010-\u2015()\[\]/']"
+_DIGITS = r"^\+?\d+$"
+
+
+@dataclass(frozen=True)
+class NormalizeResult:
+    """Every input row lands in exactly one of `valid` and `rejects`."""
+
+    valid: pl.DataFrame
+    """The input columns plus `phone_e164` and `region`: the region national numbers were read
+    with (the row's country, else the default region; null if the country was not a code)."""
+    rejects: pl.DataFrame
+    """`source_file, source_line, raw_value, region, reason, detail` (see `pipeline.rejects`)."""
+    distinct_parsed: int
+    """How many (value, region) pairs went to phonenumbers: the cost of the run, not the rows."""
+
+    @property
+    def rows(self) -> int:
+        return self.valid.height + self.rejects.height
+
+    @property
+    def valid_count(self) -> int:
+        return self.valid.height
+
+    @property
+    def rejected_count(self) -> int:
+        return self.rejects.height
+
+    @property
+    def by_reason(self) -> dict[str, int]:
+        counts = self.rejects.group_by("reason").len().sort("reason")
+        return dict(counts.iter_rows())
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    e164: str | None = None
+    reason: Reason | None = None
+    detail: str | None = None
+
+    @property
+    def found(self) -> bool:
+        """A valid number was read (even one `mobile_only` refuses): no other reading is tried."""
+        return self.e164 is not None or self.reason is Reason.NOT_MOBILE
+
+
+_NO_REGION = _Outcome(
+    reason=Reason.INVALID_COUNTRY_CODE,
+    detail="no country code and no region to read it as a national number; "
+    "set a default region or a country column",
+)
+_PARSE_FAILURES: dict[int, _Outcome] = {
+    NumberParseException.INVALID_COUNTRY_CODE: _Outcome(
+        reason=Reason.INVALID_COUNTRY_CODE,
+        detail="does not start with a country calling code that exists",
+    ),
+    NumberParseException.NOT_A_NUMBER: _Outcome(
+        reason=Reason.NOT_A_NUMBER, detail="cannot be read as a phone number"
+    ),
+    NumberParseException.TOO_SHORT_AFTER_IDD: _Outcome(
+        reason=Reason.TOO_SHORT, detail="too few digits after the international prefix"
+    ),
+    NumberParseException.TOO_SHORT_NSN: _Outcome(
+        reason=Reason.TOO_SHORT, detail="too few digits for a phone number"
+    ),
+    NumberParseException.TOO_LONG: _Outcome(
+        reason=Reason.TOO_LONG, detail="too many digits for a phone number"
+    ),
+}
+
+_INVALID: dict[int, tuple[Reason, str]] = {
+    ValidationResult.TOO_SHORT: (Reason.TOO_SHORT, "too few digits for a {where} number"),
+    ValidationResult.TOO_LONG: (Reason.TOO_LONG, "too many digits for a {where} number"),
+    ValidationResult.INVALID_LENGTH: (
+        Reason.INVALID_NUMBER,
+        "no {where} number has this many digits",
+    ),
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: (
+        Reason.TOO_SHORT,
+        "too few digits for a {where} number (the area code may be missing)",
+    ),
+    ValidationResult.IS_POSSIBLE: (
+        Reason.INVALID_NUMBER,
+        "the right length for {where}, but in no range that is in use",
+    ),
+    ValidationResult.INVALID_COUNTRY_CODE: (
+        Reason.INVALID_COUNTRY_CODE,
+        "{where} is not a country calling code in use",
+    ),
+}
+
+
+def normalize(
+    frame: pl.DataFrame, *, default_region: str | None = None, mobile_only: bool = False
+) -> NormalizeResult:
+    """Turn a raw contacts frame (`schemas.RawContacts`) into E.164 numbers and reasoned rejects.
+
+    `default_region` reads national numbers on rows whose country column is empty; `mobile_only`
+    rejects numbers phonenumbers types as anything but a mobile (`MOBILE_TYPES`). The valid rows
+    pass the `Contacts` model before they are returned, as a last net under the parser.
+    """
+    prepared = _prepare(frame, _check_region(default_region))
+    keys = prepared.filter(pl.col(_EARLY_REASON).is_null()).select(_CLEAN, _KEY_REGION).unique()
+    outcomes = _interpret_all(keys, mobile_only)
+    joined = prepared.join(
+        outcomes, on=[_CLEAN, _KEY_REGION], how="left", nulls_equal=True, maintain_order="left"
+    ).with_columns(
+        pl.coalesce(_EARLY_REASON, _REASON).alias(_REASON),
+        pl.coalesce(_EARLY_DETAIL, _DETAIL).alias(_DETAIL),
+    )
+    rejected = pl.col(_REASON).is_not_null()
+    valid = joined.filter(~rejected).select(
+        *frame.columns, pl.col(_REGION).alias("region"), "phone_e164"
+    )
+    rejects = joined.filter(rejected).select(
+        "source_file",
+        "source_line",
+        pl.col("phone_raw").alias("raw_value"),
+        pl.col(_REGION).alias("region"),
+        pl.col(_REASON).alias("reason"),
+        pl.col(_DETAIL).alias("detail"),
+    )
+    valid, unexpected = validate_lazily(Contacts, valid)
+    return NormalizeResult(
+        valid=valid,
+        rejects=pl.concat([rejects.cast(REJECTS_SCHEMA), unexpected]),
+        distinct_parsed=keys.height,
+    )
+
+
+def dedupe(
+    valid: pl.DataFrame, by: Sequence[str] = ("group", "phone_e164")
+) -> tuple[pl.DataFrame, int]:
+    """Keep the first row of each number within its group; return (rows, duplicates dropped).
+
+    Run on normalized rows, so `07911 123456` and `+44 7911 123456` are recognised as one person.
+    """
+    kept = valid.unique(subset=list(by), keep="first", maintain_order=True)
+    return kept, valid.height - kept.height
+
+
+def describe_numbers(e164: pl.Series) -> pl.DataFrame:
+    """One row per distinct number: `phone_e164`, `region` (the number's country), `number_type`.
+
+    For enrichment (the export shows where numbers are and what kind they are), so the cost is one
+    phonenumbers call per distinct number however often each repeats.
+    """
+    distinct = e164.drop_nulls().unique(maintain_order=True).cast(pl.String).alias("phone_e164")
+    described = [_describe(value) for value in distinct]
+    return pl.DataFrame(
+        [
+            distinct,
+            pl.Series("region", [region for region, _ in described], dtype=pl.String),
+            pl.Series("number_type", [kind for _, kind in described], dtype=pl.String),
+        ]
+    )
+
+
+def _check_region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidRegionError(
+            f"default region {region!r} is not an ISO 3166 alpha-2 code phonenumbers knows "
+            "(such as GB, US or DE)"
+        )
+    return code
+
+
+def _prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
+    """Add the region, the cleaned value, the distinct-key region and any reason known from text."""
+    region_text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
+    given = region_text.is_not_null() & (region_text != "")
+    known = region_text.is_in(_SUPPORTED_REGIONS)
+    region = pl.when(given & known).then(region_text).when(~given).then(pl.lit(default_region))
+    text = (
+        pl.col("phone_raw")
+        .str.normalize("NFKC")
+        .str.strip_chars()
+        .str.replace(_TEL_PREFIX, "")
+        .str.strip_chars()
+    )
+    prepared = frame.with_columns(text.alias(_TEXT), region.cast(pl.String).alias(_REGION))
+    dials_00 = _regions_dialling_00(prepared.get_column(_REGION).drop_nulls().unique())
+    clean = _clean(pl.col(_TEXT), pl.col(_REGION).is_null() | pl.col(_REGION).is_in(dials_00))
+    prepared = prepared.with_columns(clean.alias(_CLEAN))
+    # With a country code the region changes nothing, so leaving it out of the key merges rows.
+    national = ~pl.col(_CLEAN).str.starts_with("+")
+    return prepared.with_columns(
+        pl.when(national).then(pl.col(_REGION)).alias(_KEY_REGION),
+        *_early_rejects(pl.col(_TEXT), pl.col(_CLEAN), bad_region=given & ~known & national),
+    )
+
+
+def _clean(text: pl.Expr, exit_code_is_00: pl.Expr) -> pl.Expr:
+    """Strip what carries no digits; where `00` is the exit code, spell it `+`.
+
+    The `0` of `+44 (0)7400` stays: phonenumbers drops a trunk prefix after a country code where
+    it is one (GB, DE, FR) and keeps it where it is part of the number (Italy's `+39 06`).
+
+    Writing `0044...` as `+44...` is exact there (phonenumbers reads both the same) and merges
+    the two spellings before the distinct step; elsewhere a leading 00 is left to phonenumbers.
+    """
+    digits = text.str.replace(_FLOAT_CAST, "$1").str.replace_all(_SEPARATORS, "")
+    return pl.when(exit_code_is_00).then(digits.str.replace(r"^00", "+")).otherwise(digits)
+
+
+def _early_rejects(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> list[pl.Expr]:
+    """The reasons that follow from the text alone, first match wins, as (reason, detail)."""
+    rules: list[tuple[pl.Expr, Reason, pl.Expr]] = [
+        (clean.is_null() | (clean == ""), Reason.EMPTY, pl.lit("the phone cell is empty")),
+        (
+            text.str.contains(_EXTENSION),
+            Reason.HAS_EXTENSION,
+            pl.lit("has an extension, which an SMS cannot reach"),
+        ),
+        (
+            text.str.contains(_SCIENTIFIC),
+            Reason.EXCEL_DAMAGED,
+            pl.lit(
+                "in scientific notation: a spreadsheet rounded it and the lost digits cannot be "
+                "recovered; export the column as text"
+            ),
+        ),
+        (
+            ~clean.str.contains(_DIGITS),
+            Reason.NOT_A_NUMBER,
+            pl.lit("holds characters other than digits, a leading '+' and separators"),
+        ),
+        (
+            bad_region,
+            Reason.INVALID_COUNTRY_CODE,
+            pl.format(
+                "country '{}' is not an ISO 3166 alpha-2 code (such as GB) and the number has no "
+                "country code",
+                pl.col("region_raw"),
+            ),
+        ),
+    ]
+    # Each when/then is null unless its rule matches, so coalescing them keeps the first match.
+    reason = pl.coalesce(*(pl.when(c).then(pl.lit(code.value)) for c, code, _ in rules))
+    detail = pl.coalesce(*(pl.when(c).then(detail) for c, _, detail in rules))
+    return [reason.alias(_EARLY_REASON), detail.alias(_EARLY_DETAIL)]
+
+
+def _regions_dialling_00(regions: Iterable[str]) -> list[str]:
+    return [
+        region
+        for region in regions
+        if (metadata := PhoneMetadata.metadata_for_region(region)) is not None
+        and metadata.international_prefix == "00"
+    ]
+
+
+def _interpret_all(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
+    """The one place phonenumbers runs on input: once per distinct (cleaned value, region)."""
+    reader = _Reader(mobile_only)
+    outcomes = [reader.interpret(value, region) for value, region in keys.iter_rows()]
+    return keys.with_columns(
+        pl.Series("phone_e164", [o.e164 for o in outcomes], dtype=pl.String),
+        pl.Series(_REASON, [o.reason and o.reason.value for o in outcomes], dtype=pl.String),
+        pl.Series(_DETAIL, [o.detail for o in outcomes], dtype=pl.String),
+    )
+
+
+class _Reader:
+    """Reads cleaned values with phonenumbers for one run.
+
+    The spellings of one number (`07911123456` in GB, `+447911123456`) are different keys of the
+    distinct step but parse to the same number, and validating and typing it costs more than
+    parsing; so each parsed number's verdict is kept for the rest of the run.
+    """
+
+    def __init__(self, mobile_only: bool) -> None:
+        self._mobile_only = mobile_only
+        self._verdicts: dict[tuple[int | None, int | None, bool, int], _Outcome] = {}
+
+    def interpret(self, value: str, region: str | None) -> _Outcome:
+        """The first reading that finds a number; else why the most trusted reading failed."""
+        failures: list[_Outcome] = []
+        for candidate, candidate_region in _readings(value, region):
+            outcome = self._read(candidate, candidate_region)
+            if outcome.found:
+                return outcome
+            failures.append(outcome)
+        if region is None and not value.startswith("+"):
+            return _NO_REGION
+        return failures[0]
+
+    def _read(self, candidate: str, region: str | None) -> _Outcome:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except NumberParseException as exc:
+            return _PARSE_FAILURES[exc.error_type]
+        key = (
+            number.country_code,
+            number.national_number,
+            bool(number.italian_leading_zero),
+            number.number_of_leading_zeros or 1,
+        )
+        if key not in self._verdicts:
+            self._verdicts[key] = self._judge(number)
+        return self._verdicts[key]
+
+    def _judge(self, number: PhoneNumber) -> _Outcome:
+        where = f"+{number.country_code}"
+        if not phonenumbers.is_valid_number(number):
+            reason, template = _INVALID[phonenumbers.is_possible_number_with_reason(number)]
+            return _Outcome(reason=reason, detail=template.format(where=where))
+        if self._mobile_only:
+            kind = phonenumbers.number_type(number)
+            if kind not in MOBILE_TYPES:
+                return _Outcome(
+                    reason=Reason.NOT_MOBILE,
+                    detail=f"a valid {where} number of type {PhoneNumberType.to_string(kind)}, "
+                    "not a mobile",
+                )
+        return _Outcome(e164=phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+def _readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
+    """The ways to read a cleaned value, most trusted first (see the module docstring)."""
+    if value.startswith("+"):
+        return [(value, None)]
+    international = "+" + value.removeprefix("00")
+    return [(value, region), (international, None)] if region else [(international, None)]
+
+
+def _describe(e164: str) -> tuple[str | None, str | None]:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None, None
+    kind = PhoneNumberType.to_string(phonenumbers.number_type(number))
+    return phonenumbers.region_code_for_number(number), kind

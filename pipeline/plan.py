@@ -1,0 +1,209 @@
+"""Plan: desired numbers x live membership x mode -> what to add and remove, per group.
+
+The live group is the truth: a plan is always computed against what the API returns now, so a run
+that crashed half-way is finished by running it again (nothing is applied twice, nothing needs a
+journal). All set arithmetic is vectorized polars (`is_in` is a hash join), never a Python loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from pipeline.errors import PipelineError
+
+__all__ = [
+    "GroupPlan",
+    "Mode",
+    "RemovalGuardError",
+    "allowed_removals",
+    "check_removal_guard",
+    "desired_by_group",
+    "member_of",
+    "plan_group",
+    "reject_rows_without_group",
+]
+
+
+class Mode(StrEnum):
+    """How a file's numbers relate to a group's membership."""
+
+    ADD = "add"
+    """Add what is missing; remove nothing (except suppressed numbers)."""
+    MIRROR = "mirror"
+    """Make the group exactly the file's set (minus suppressed numbers)."""
+    REMOVE = "remove"
+    """Take the listed numbers out (opt-out lists)."""
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """The changes for one group, and the membership they must produce."""
+
+    key: str
+    """The group as the user named it (a name, or an id for --group-id)."""
+    group_id: str | None
+    """None when the group does not exist yet and will be created."""
+    name: str | None
+    current_size: int
+    add: pl.Series
+    remove: pl.Series
+    mode: Mode
+    unchanged: int
+    """Desired numbers that need no change: members already (add, mirror) or absent already (remove)."""
+    suppressed_skipped: int
+    """Desired numbers not added because a suppression list names them."""
+    suppressed_removals: int
+    """Removals caused by suppression lists, which the removal guard does not count."""
+    expected: pl.Series
+    """The membership after the plan is applied, sorted."""
+
+    @property
+    def guarded_removals(self) -> int:
+        """Removals the guard protects against: a mirror's, caused by the input being shorter.
+
+        `remove` mode removals are what the user listed, and suppression removals are compliance.
+        """
+        if self.mode is not Mode.MIRROR:
+            return 0
+        return self.remove.len() - self.suppressed_removals
+
+    @property
+    def creates_group(self) -> bool:
+        return self.group_id is None
+
+
+def member_of(values: pl.Series, other: pl.Series) -> pl.Series:
+    """Vectorized set membership (a hash lookup per value), as a boolean mask over `values`."""
+    return values.is_in(other.implode())
+
+
+def _unique(numbers: pl.Series) -> pl.Series:
+    return numbers.cast(pl.String).drop_nulls().unique().sort().rename("phone_e164")
+
+
+def plan_group(
+    *,
+    key: str,
+    group_id: str | None,
+    name: str | None,
+    current: pl.Series,
+    desired: pl.Series,
+    suppressed: pl.Series,
+    mode: Mode,
+) -> GroupPlan:
+    """Diff one group's live membership against the desired numbers under `mode`.
+
+    Suppressed numbers are never added, and in `add` and `mirror` modes one that is already a member
+    is removed: suppression is compliance, applied whatever the input holds.
+    """
+    current, desired, suppressed = _unique(current), _unique(desired), _unique(suppressed)
+    desired_in_current = member_of(desired, current)
+    desired_suppressed = member_of(desired, suppressed)
+    current_suppressed = member_of(current, suppressed)
+
+    if mode is Mode.REMOVE:
+        add = desired.clear()
+        remove = current.filter(member_of(current, desired) | current_suppressed)
+        suppressed_removals = int((current_suppressed & ~member_of(current, desired)).sum())
+        unchanged = int((~desired_in_current).sum())
+        suppressed_skipped = 0
+    else:
+        add = desired.filter(~desired_in_current & ~desired_suppressed)
+        suppressed_skipped = int((~desired_in_current & desired_suppressed).sum())
+        unchanged = int((desired_in_current & ~desired_suppressed).sum())
+        if mode is Mode.MIRROR:
+            remove = current.filter(~member_of(current, desired) | current_suppressed)
+        else:
+            remove = current.filter(current_suppressed)
+        suppressed_removals = int(current_suppressed.sum())
+
+    expected = pl.concat([current.filter(~member_of(current, remove)), add]).sort()
+    return GroupPlan(
+        key=key,
+        group_id=group_id,
+        name=name,
+        current_size=current.len(),
+        add=add,
+        remove=remove,
+        mode=mode,
+        unchanged=unchanged,
+        suppressed_skipped=suppressed_skipped,
+        suppressed_removals=suppressed_removals,
+        expected=expected,
+    )
+
+
+class RemovalGuardError(PipelineError):
+    """A mirror would remove more of a group than --max-remove-fraction allows."""
+
+    def __init__(self, tripped: Sequence[GroupPlan], max_remove_fraction: float) -> None:
+        self.tripped = list(tripped)
+        self.max_remove_fraction = max_remove_fraction
+        details = "; ".join(
+            f"{plan.key!r} would lose {plan.guarded_removals:,} of {plan.current_size:,} members "
+            f"(allowed {allowed_removals(plan.current_size, max_remove_fraction):,})"
+            for plan in self.tripped
+        )
+        super().__init__(
+            f"removal guard tripped, nothing was changed: {details}. If the input really is complete, "
+            f"raise --max-remove-fraction or pass --force."
+        )
+
+
+def allowed_removals(current_size: int, max_remove_fraction: float) -> int:
+    """How many members a mirror may remove from a group of `current_size` without --force."""
+    return math.floor(current_size * max_remove_fraction)
+
+
+def check_removal_guard(
+    plans: Sequence[GroupPlan], *, max_remove_fraction: float, force: bool = False
+) -> None:
+    """Refuse the whole run if any group would lose too much; checked before any group is written.
+
+    Only removals that come from the input count: suppression removals are compliance and are
+    never blocked (the guard protects against a truncated input, not an opt-out).
+    """
+    if force:
+        return
+    tripped = [
+        plan
+        for plan in plans
+        if plan.guarded_removals > allowed_removals(plan.current_size, max_remove_fraction)
+    ]
+    if tripped:
+        raise RemovalGuardError(tripped, max_remove_fraction)
+
+
+def desired_by_group(valid: pl.DataFrame, keys: Sequence[str]) -> dict[str, pl.Series]:
+    """Split the valid contacts into one number series per target group (empty for unnamed keys).
+
+    Every key gets an entry, so a group the file names but whose rows were all rejected (or an
+    empty input) still gets a plan: in mirror mode that is what makes the guard speak up.
+    """
+    empty = pl.Series("phone_e164", [], dtype=pl.String)
+    parts = {
+        str(key[0]): frame.get_column("phone_e164")
+        for key, frame in valid.select("group", "phone_e164")
+        .partition_by("group", as_dict=True)
+        .items()
+    }
+    return {key: parts.get(key, empty) for key in keys}
+
+
+def reject_rows_without_group(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows whose group cell is empty cannot be placed: they become `no_group` rejects."""
+    missing = pl.col("group").is_null() | (pl.col("group").str.strip_chars() == "")
+    rejected = valid.filter(missing).select(
+        "source_file",
+        "source_line",
+        pl.col("phone_raw").alias("raw_value"),
+        "region",
+        pl.lit("no_group").alias("reason"),
+        pl.lit("the group column is empty on this row").alias("detail"),
+    )
+    return valid.filter(~missing), rejected

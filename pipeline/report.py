@@ -1,0 +1,160 @@
+"""The run report: counts that add up, rendered as JSON, a console table and markdown.
+
+Every input row is accounted for: `rows_read == rows_valid + rows_rejected`, where valid rows are
+applied or already present (duplicates included: they are the same member) and rejected rows are
+in the rejects file with a reason. `check()` enforces it before a report is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["GroupReport", "ReportInconsistentError", "SyncReport", "write_json_atomic"]
+
+
+class ReportInconsistentError(AssertionError):
+    """The counts do not add up: a row was lost or counted twice. This is a bug in sinch-groups."""
+
+
+@dataclass
+class GroupReport:
+    """One group's line in the report: before, the plan, what happened, and the check after."""
+
+    key: str
+    group_id: str | None
+    name: str | None
+    created: bool
+    current: int
+    to_add: int
+    to_remove: int
+    unchanged: int
+    suppressed_skipped: int
+    suppressed_removed: int
+    added: int = 0
+    removed: int = 0
+    api_rejected: int = 0
+    final_size: int | None = None
+    verified: bool | None = None
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    """Everything a sync run did, with counts that add up."""
+
+    sources: list[str]
+    mode: str
+    dry_run: bool
+    target: dict[str, Any]
+    started_at: str
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    duplicates: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    suppression_numbers: int = 0
+    suppressed: int = 0
+    groups: list[GroupReport] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    duration_s: float = 0.0
+    rejects_path: str | None = None
+    report_path: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing although nothing failed (e.g. a file read as cp1252)."""
+    ok: bool = True
+
+    def check(self) -> None:
+        """Raise if a row went missing or was counted twice."""
+        problems = []
+        if self.rows_read != self.rows_valid + self.rows_rejected:
+            problems.append(
+                f"rows_read {self.rows_read} != valid {self.rows_valid} + rejected {self.rows_rejected}"
+            )
+        if sum(self.rejected_by_reason.values()) != self.rows_rejected:
+            problems.append(f"rejects by reason {self.rejected_by_reason} != {self.rows_rejected}")
+        if problems:
+            raise ReportInconsistentError("; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    def rows_table(self) -> Table:
+        table = Table(title="Rows", show_header=True, header_style="bold")
+        table.add_column("rows")
+        table.add_column("count", justify="right")
+        table.add_row("read", f"{self.rows_read:,}")
+        table.add_row("valid", f"{self.rows_valid:,}")
+        table.add_row("  of which duplicates", f"{self.duplicates:,}")
+        table.add_row("rejected", f"{self.rows_rejected:,}")
+        for reason, count in sorted(self.rejected_by_reason.items()):
+            table.add_row(f"  {reason}", f"{count:,}")
+        table.add_row("suppressed numbers (kept out or removed)", f"{self.suppressed:,}")
+        return table
+
+    def groups_table(self) -> Table:
+        """Per group; `add`/`remove` are the plan in a dry run and what was applied otherwise."""
+        title = "Plan (dry run: nothing was changed)" if self.dry_run else "Groups"
+        table = Table(title=title, show_header=True, header_style="bold")
+        table.add_column("group")
+        for column in ("current", "add", "remove", "suppressed", "refused", "final", "verified"):
+            table.add_column(column, justify="right")
+        for g in self.groups:
+            add, remove = (g.to_add, g.to_remove) if self.dry_run else (g.added, g.removed)
+            table.add_row(
+                g.key + (" (new)" if g.created else ""),
+                f"{g.current:,}",
+                f"{add:,}",
+                f"{remove:,}",
+                f"{g.suppressed_skipped + g.suppressed_removed:,}",
+                f"{g.api_rejected:,}",
+                "-" if g.final_size is None else f"{g.final_size:,}",
+                {None: "-", True: "yes", False: "NO"}[g.verified],
+            )
+        return table
+
+    def to_markdown(self) -> str:
+        """The report as a Prefect-artifact-friendly markdown page."""
+        lines = [
+            f"# sinch-groups sync ({self.mode}{', dry run' if self.dry_run else ''})",
+            "",
+            f"Sources: {', '.join(self.sources)}  ",
+            f"Read {self.rows_read:,} rows: {self.rows_valid:,} valid "
+            f"({self.duplicates:,} duplicates), {self.rows_rejected:,} rejected, "
+            f"{self.suppressed:,} suppressed. {self.requests:,} requests, {self.retries:,} retries, "
+            f"{self.duration_s:.1f} s.",
+            "",
+            "| group | id | current | to add | to remove | added | removed | api rejected | final | verified |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        lines += [
+            f"| {g.key} | {g.group_id or '(new)'} | {g.current} | {g.to_add} | {g.to_remove} | "
+            f"{g.added} | {g.removed} | {g.api_rejected} | {g.final_size if g.final_size is not None else '-'} | "
+            f"{'-' if g.verified is None else g.verified} |"
+            for g in self.groups
+        ]
+        if self.rejected_by_reason:
+            lines += ["", "| reject reason | rows |", "|---|---:|"]
+            lines += [f"| {r} | {n} |" for r, n in sorted(self.rejected_by_reason.items())]
+        return "\n".join(lines) + "\n"
+
+
+def write_json_atomic(text: str, path: Path) -> Path:
+    """Write next to the target and rename, so a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path

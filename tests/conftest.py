@@ -1,0 +1,76 @@
+"""Fixtures shared by the whole suite: a fresh emulator, in process or over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from pipeline.emulator import (
+    DEFAULT_PLAN_ID,
+    DEFAULT_PROJECT,
+    DEFAULT_TOKEN,
+    EmulatorConfig,
+    EmulatorServer,
+    Plan,
+    create_app,
+)
+
+EMULATOR_BASE_URL = "http://emulator.test"
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """In-memory storage, no faults: the demo plan, a second plan and the demo project key."""
+    return EmulatorConfig(
+        plans=[
+            Plan(id=DEFAULT_PLAN_ID, token=DEFAULT_TOKEN),
+            Plan(id="secondplan", token="second-token"),
+        ],
+        projects=[DEFAULT_PROJECT],
+    )
+
+
+@pytest.fixture
+def emulator_app(emulator_config: EmulatorConfig) -> Starlette:
+    """The emulator as an ASGI app (no network)."""
+    return create_app(emulator_config)
+
+
+@pytest.fixture
+async def emulator_http(emulator_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP client on the ASGI app, authorized for the demo plan."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator_app),
+        base_url=EMULATOR_BASE_URL,
+        headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def live_emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
+    """A real uvicorn server on a free 127.0.0.1 port (starts and stops in about 0.2 s)."""
+    with EmulatorServer(emulator_config, host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_harness_api_url() -> Iterator[str]:
+    """One temporary Prefect API for the whole session (starting one takes seconds).
+
+    Yields its URL, so tests that run the CLI in a subprocess can point it there too.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def prefect_harness(prefect_harness_api_url: str) -> str:
+    """Flows in this test run against the session's temporary Prefect API."""
+    return prefect_harness_api_url

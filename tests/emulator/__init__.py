@@ -1,0 +1,1 @@
+"""Tests of the Sinch Groups emulator (pipeline.emulator)."""

@@ -1,0 +1,172 @@
+"""`sinch-groups export`, `diff` and `migrate`: exit codes, error text, and the restore round trip."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+from click.testing import Result
+from test_snapshots import HOSTILE_NAMES, client_for, members_by_name, number, seed_hostile
+from typer.testing import CliRunner
+
+from flows.cli import _common, app
+from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
+from pipeline.snapshots import (
+    MatchOn,
+    diff_snapshots,
+    export_snapshot,
+    list_snapshots,
+    open_snapshot,
+)
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich sizes its consoles at import (80 columns without a terminal); widen them so lines
+    are compared unwrapped."""
+    for console in (_common.console, _common.err_console):
+        monkeypatch.setattr(console, "_width", 250)
+
+
+@pytest.fixture
+def env_for(
+    live_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> EmulatorServer:
+    monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+    monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("SINCH_BASE_URL", live_emulator.base_url)
+    monkeypatch.chdir(tmp_path)
+    return live_emulator
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args), terminal_width=250)
+
+
+def error_line(result: Result) -> str:
+    assert "Traceback" not in result.output
+    return [line for line in result.output.splitlines() if line.strip()][-1]
+
+
+def test_export_wipe_sync_export_round_trips_memberships(
+    env_for: EmulatorServer, prefect_harness: str, tmp_path: Path
+) -> None:
+    asyncio.run(seed_hostile(env_for))
+    original = asyncio.run(members_by_name(env_for))
+    exported = invoke("export", "--out", "snaps", "--no-progress")
+    assert exported.exit_code == 0, exported.output
+    [first] = list_snapshots(tmp_path / "snaps")
+    assert f"Snapshot {first.relative_to(tmp_path)}: 10 groups, 31 members" in exported.output
+
+    httpx.post(f"{env_for.base_url}/_emulator/reset").raise_for_status()
+    restored = invoke(
+        "sync",
+        str(first / "members.parquet"),
+        "--group-column",
+        "group_name",
+        "--mode",
+        "mirror",
+        "--no-progress",
+    )
+    assert restored.exit_code == 0, restored.output
+    named = {name: members for name, members in original.items() if name and members}
+    assert (
+        asyncio.run(members_by_name(env_for)) == named
+    )  # sync restores memberships of named groups
+
+    assert invoke("export", "--out", "snaps", "--no-progress").exit_code == 0
+    before, after = (open_snapshot(path) for path in list_snapshots(tmp_path / "snaps"))
+    diff = diff_snapshots(before, after, match_on=MatchOn.NAME)
+    kept = diff.groups.filter(pl.col("name_before").is_in(list(named)))
+    assert kept.height == len(HOSTILE_NAMES) + 1
+    assert set(kept["status"]) == {"unchanged"}
+
+    compared = invoke("diff", "snaps", "--match-on", "name")
+    assert compared.exit_code == 0, compared.output
+    assert "unchanged" in compared.output
+
+
+def test_export_of_an_unknown_group_is_one_line_and_exit_1(
+    env_for: EmulatorServer, prefect_harness: str
+) -> None:
+    result = invoke("export", "--out", "snaps", "--group", "nope", "--no-progress")
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "Error: no such group on this service plan: 'nope'; `sinch-groups groups` lists the ones that exist"
+    )
+    assert not Path("snaps").exists() or list_snapshots(Path("snaps")) == []
+
+
+def test_migrate_between_plans_and_again_changes_nothing(
+    env_for: EmulatorServer, prefect_harness: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asyncio.run(seed_hostile(env_for))
+    monkeypatch.setenv("OLD_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+    monkeypatch.setenv("OLD_API_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("OLD_BASE_URL", env_for.base_url)
+    monkeypatch.setenv("NEW_SERVICE_PLAN_ID", "secondplan")
+    monkeypatch.setenv("NEW_API_TOKEN", "second-token")
+    monkeypatch.setenv("NEW_BASE_URL", env_for.base_url)
+
+    first = invoke("migrate", "--from-env", "OLD_", "--to-env", "NEW_", "--no-progress")
+    assert first.exit_code == 0, first.output
+    mapping = tmp_path / "sinch-groups-migrations" / f"{DEFAULT_PLAN_ID}--to--secondplan.parquet"
+    assert f"Groups: 10 create. Mapping: {mapping.relative_to(tmp_path)}" in first.output
+    assert pl.read_parquet(mapping).height == 10
+
+    again = invoke("migrate", "--from-env", "OLD_", "--to-env", "NEW_", "--no-progress")
+    assert again.exit_code == 0, again.output
+    assert "Groups: 10 already-migrated." in again.output
+    destination = client_for(env_for, "secondplan", "second-token")
+
+    async def count() -> int:
+        async with destination as client:
+            return len([g async for g in client.iter_groups()])
+
+    assert asyncio.run(count()) == 10
+
+
+def test_migrate_needs_exactly_one_source() -> None:
+    result = invoke("migrate", "--to-env", "NEW_")
+    assert result.exit_code == 1
+    assert (
+        error_line(result)
+        == "Error: name exactly one source: --from-env PREFIX or --from-snapshot PATH"
+    )
+
+
+def test_diff_prints_changes_and_writes_them(live_emulator: EmulatorServer, tmp_path: Path) -> None:
+    async def two_snapshots() -> None:
+        async with client_for(live_emulator) as client:
+            group = await client.create_group(name="vip", members=[number(1), number(2)])
+            await export_snapshot(client, tmp_path, target={})
+            await client.update_group(group.id, add=[number(3)], remove=[number(1)], name="VIP")
+            await export_snapshot(client, tmp_path, target={})
+
+    asyncio.run(two_snapshots())
+    first, second = list_snapshots(tmp_path)
+    out = tmp_path / "changes.parquet"
+    result = invoke("diff", str(first), str(second / "members.parquet"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "vip -> VIP" in result.output
+    assert "renamed" in result.output
+    assert "Groups: 1 renamed. Members: +1 -1." in result.output
+    changes = pl.read_parquet(out)
+    assert sorted(changes.select("phone_e164", "change").rows()) == [
+        (number(1), "removed"),
+        (number(3), "added"),
+    ]
+
+
+def test_diff_of_something_that_is_not_a_snapshot_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = invoke("diff", str(tmp_path), str(tmp_path))
+    assert result.exit_code == 1
+    assert error_line(result).startswith(f"Error: {tmp_path} is not a snapshot")
+    alone = invoke("diff", str(tmp_path))
+    assert alone.exit_code == 1
+    assert error_line(alone) == f"Error: {tmp_path} holds 0 snapshot(s); 2 are needed"

@@ -1,0 +1,178 @@
+"""Plan arithmetic: for any current/desired/suppressed sets, applying the plan yields the mode's set."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.plan import (
+    Mode,
+    RemovalGuardError,
+    check_removal_guard,
+    desired_by_group,
+    plan_group,
+    reject_rows_without_group,
+)
+
+NUMBERS = st.sets(
+    st.integers(min_value=0, max_value=40).map(lambda i: f"+4479111{i:05d}"), max_size=30
+)
+
+
+def series(values: set[str] | list[str]) -> pl.Series:
+    return pl.Series("phone_e164", sorted(values), dtype=pl.String)
+
+
+def applied(current: set[str], add: pl.Series, remove: pl.Series) -> set[str]:
+    """What the Sinch update semantics make of the plan: adds first, then removes."""
+    return (current | set(add.to_list())) - set(remove.to_list())
+
+
+def expected_for(
+    mode: Mode, current: set[str], desired: set[str], suppressed: set[str]
+) -> set[str]:
+    if mode is Mode.ADD:
+        return (current | desired) - suppressed
+    if mode is Mode.MIRROR:
+        return desired - suppressed
+    return current - desired - suppressed
+
+
+@settings(max_examples=300, deadline=None)
+@given(current=NUMBERS, desired=NUMBERS, suppressed=NUMBERS, mode=st.sampled_from(list(Mode)))
+def test_applying_the_plan_yields_exactly_the_desired_set(current, desired, suppressed, mode):
+    plan = plan_group(
+        key="g",
+        group_id=None,
+        name="g",
+        current=series(current),
+        desired=series(desired),
+        suppressed=series(suppressed),
+        mode=mode,
+    )
+    want = expected_for(mode, current, desired, suppressed)
+    assert applied(current, plan.add, plan.remove) == want
+    assert set(plan.expected.to_list()) == want
+    assert not set(plan.add.to_list()) & current, "never re-adds a member"
+    assert set(plan.remove.to_list()) <= current, "never removes a non-member"
+    assert plan.guarded_removals >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(current=NUMBERS, desired=NUMBERS, suppressed=NUMBERS)
+def test_guard_counts_only_removals_caused_by_a_shorter_input(current, desired, suppressed):
+    plan = plan_group(
+        key="g",
+        group_id="01J00000000000000000000000",
+        name="g",
+        current=series(current),
+        desired=series(desired),
+        suppressed=series(suppressed),
+        mode=Mode.MIRROR,
+    )
+    assert plan.guarded_removals == len(current - desired - suppressed)
+    assert plan.suppressed_removals == len(current & suppressed)
+
+
+def test_add_mode_removes_suppressed_members_only():
+    plan = plan_group(
+        key="g",
+        group_id=None,
+        name="g",
+        current=series({"+1", "+2"}),
+        desired=series({"+3"}),
+        suppressed=series({"+2", "+3"}),
+        mode=Mode.ADD,
+    )
+    assert plan.add.to_list() == []
+    assert plan.remove.to_list() == ["+2"]
+    assert plan.suppressed_skipped == 1
+    assert plan.suppressed_removals == 1
+
+
+def test_duplicates_in_the_desired_input_collapse():
+    plan = plan_group(
+        key="g",
+        group_id=None,
+        name="g",
+        current=series(set()),
+        desired=pl.Series(["+1", "+1", "+2"]),
+        suppressed=series(set()),
+        mode=Mode.ADD,
+    )
+    assert plan.add.to_list() == ["+1", "+2"]
+
+
+def _mirror(current: int, keep: int, suppressed: int = 0):
+    members = [f"+4479111{i:05d}" for i in range(current)]
+    return plan_group(
+        key="news",
+        group_id="01J00000000000000000000000",
+        name="news",
+        current=series(members),
+        desired=series(members[:keep]),
+        suppressed=series(members[keep : keep + suppressed]),
+        mode=Mode.MIRROR,
+    )
+
+
+def test_guard_trips_when_mirror_would_remove_more_than_the_fraction():
+    plan = _mirror(current=100, keep=89)
+    with pytest.raises(RemovalGuardError) as caught:
+        check_removal_guard([plan], max_remove_fraction=0.10)
+    assert "'news' would lose 11 of 100 members (allowed 10)" in str(caught.value)
+    assert "--force" in str(caught.value)
+
+
+def test_guard_allows_removals_up_to_the_fraction_and_force_overrides():
+    check_removal_guard([_mirror(current=100, keep=90)], max_remove_fraction=0.10)
+    check_removal_guard([_mirror(current=100, keep=0)], max_remove_fraction=0.10, force=True)
+
+
+def test_suppression_removals_never_trip_the_guard():
+    plan = _mirror(current=100, keep=50, suppressed=50)
+    assert plan.remove.len() == 50
+    check_removal_guard([plan], max_remove_fraction=0.0)
+
+
+def test_guard_ignores_add_and_remove_modes():
+    members = series({f"+4479111{i:05d}" for i in range(10)})
+    plan = plan_group(
+        key="g",
+        group_id="01J00000000000000000000000",
+        name="g",
+        current=members,
+        desired=members,
+        suppressed=series(set()),
+        mode=Mode.REMOVE,
+    )
+    assert plan.remove.len() == 10
+    check_removal_guard([plan], max_remove_fraction=0.0)
+
+
+def test_desired_by_group_gives_every_key_an_entry():
+    valid = pl.DataFrame({"group": ["a", "a", "b"], "phone_e164": ["+1", "+2", "+3"]})
+    desired = desired_by_group(valid, ["a", "b", "c"])
+    assert desired["a"].to_list() == ["+1", "+2"]
+    assert desired["b"].to_list() == ["+3"]
+    assert desired["c"].len() == 0
+
+
+def test_rows_without_a_group_become_no_group_rejects():
+    valid = pl.DataFrame(
+        {
+            "source_file": ["f.csv"] * 3,
+            "source_line": [2, 3, 4],
+            "phone_raw": ["07911 123456", "x", "y"],
+            "region_raw": [None, None, None],
+            "group": ["vip", None, "  "],
+            "region": ["GB", "GB", "GB"],
+            "phone_e164": ["+447911123456", "+447911123457", "+447911123458"],
+        }
+    )
+    kept, rejected = reject_rows_without_group(valid)
+    assert kept["source_line"].to_list() == [2]
+    assert rejected["source_line"].to_list() == [3, 4]
+    assert set(rejected["reason"]) == {"no_group"}

@@ -1,0 +1,199 @@
+"""The `sinch-groups` command: documented options, one-line errors, the embedded emulator, crash recovery."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from flows.cli import app
+from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps help and tables to the terminal; give it room so assertions see whole lines."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def number(i: int) -> str:
+    return f"+4479111{i:05d}"
+
+
+def test_every_command_and_option_is_documented():
+    command = typer.main.get_command(app)
+    assert set(command.commands) >= {"sync", "groups", "emulator", "export", "diff", "migrate"}
+    for name, sub in command.commands.items():
+        assert sub.help, f"command {name} has no help"
+        options = [p for p in sub.params if p.param_type_name == "option"]
+        assert options, f"command {name} has no options"
+        for param in options:
+            assert param.help, f"{name} {param.opts} has no help text"
+
+
+def test_sync_help_lists_every_option_of_the_issue():
+    result = runner.invoke(app, ["sync", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in (
+        "--group",
+        "--group-id",
+        "--group-column",
+        "--phone-column",
+        "--country-column",
+        "--default-region",
+        "--mode",
+        "--dry-run",
+        "--max-remove-fraction",
+        "--force",
+        "--mobile-only",
+        "--suppress",
+        "--rejects",
+        "--report",
+        "--chunk-size",
+    ):
+        assert option in result.output
+
+
+@pytest.fixture
+def env_for(
+    live_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> EmulatorServer:
+    monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+    monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("SINCH_BASE_URL", live_emulator.base_url)
+    monkeypatch.chdir(tmp_path)
+    return live_emulator
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert "Traceback" not in result.output
+    return lines[-1]
+
+
+def test_a_missing_file_is_one_line_and_exit_1(env_for, prefect_harness):
+    result = runner.invoke(app, ["sync", "nope.csv", "--group", "x", "--no-progress"])
+    assert result.exit_code == 1
+    assert error_line(result).startswith("Error:")
+    assert "nope.csv" in result.output
+
+
+def test_no_phone_column_lists_the_columns_that_exist(env_for, prefect_harness, tmp_path):
+    (tmp_path / "c.csv").write_text("name,email\nAda,ada@example.com\n")
+    result = runner.invoke(
+        app, ["sync", "c.csv", "--group", "x", "--no-progress"], terminal_width=300
+    )
+    assert result.exit_code == 1
+    assert "'name'" in result.output and "'email'" in result.output
+    assert "--phone-column" in result.output
+
+
+def test_a_wrong_token_is_an_auth_error_that_names_the_variable(
+    env_for, prefect_harness, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SINCH_API_TOKEN", "wrong-token")
+    (tmp_path / "c.csv").write_text(f"phone\n{number(1)}\n")
+    result = runner.invoke(
+        app, ["sync", "c.csv", "--group", "x", "--no-progress"], terminal_width=300
+    )
+    assert result.exit_code == 1
+    assert "SINCH_API_TOKEN" in result.output
+    assert "wrong-token" not in result.output
+
+
+def test_guard_trip_exits_1_with_the_numbers(env_for, prefect_harness, tmp_path):
+    (tmp_path / "c.csv").write_text("phone\n" + "\n".join(number(i) for i in range(10)) + "\n")
+    assert runner.invoke(app, ["sync", "c.csv", "--group", "g", "--no-progress"]).exit_code == 0
+    (tmp_path / "short.csv").write_text(f"phone\n{number(0)}\n")
+    result = runner.invoke(
+        app,
+        ["sync", "short.csv", "--group", "g", "--mode", "mirror", "--no-progress"],
+        terminal_width=300,
+    )
+    assert result.exit_code == 1
+    assert "would lose 9 of 10 members (allowed 1)" in result.output
+
+
+def test_without_credentials_the_embedded_emulator_is_used_and_said_first(
+    prefect_harness, tmp_path, monkeypatch
+):
+    for key in list(os.environ):
+        if key.startswith("SINCH_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SINCH_GROUPS_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.csv").write_text(f"phone\n{number(1)}\n{number(2)}\n")
+    result = runner.invoke(
+        app, ["sync", "c.csv", "--group", "demo", "--no-progress"], terminal_width=300
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("Using the embedded Sinch emulator")
+    assert (tmp_path / "home" / "emulator.sqlite3").exists()
+    listed = runner.invoke(app, ["groups"], terminal_width=300)
+    assert listed.exit_code == 0
+    assert re.search(r"│ demo\s+│\s+2 │", listed.output), listed.output
+
+
+def test_a_killed_run_converges_when_run_again(tmp_path, prefect_harness_api_url):
+    """Kill the sync process in the middle of applying; the second run finishes the job."""
+    from pipeline.emulator import EmulatorConfig, Faults
+
+    config = EmulatorConfig(db_path=tmp_path / "state.sqlite3", faults=Faults(latency_ms=150))
+    wanted = {number(i) for i in range(3000)}
+    (tmp_path / "c.csv").write_text("phone\n" + "\n".join(sorted(wanted)) + "\n")
+    with EmulatorServer(config) as server:
+        env = {
+            **os.environ,
+            "SINCH_SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
+            "SINCH_API_TOKEN": DEFAULT_TOKEN,
+            "SINCH_BASE_URL": server.base_url,
+            "PREFECT_API_URL": prefect_harness_api_url,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "sync",
+            "c.csv",
+            "--group",
+            "crash",
+            "--chunk-size",
+            "100",
+            "--no-progress",
+        ]
+        headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+        groups_url = f"{server.base_url}/xms/v1/{DEFAULT_PLAN_ID}/groups"
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 120
+        size = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            groups = httpx.get(groups_url, headers=headers).json()["groups"]
+            size = groups[0]["size"] if groups else 0
+            if size >= 500:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert 0 < size < len(wanted), "the kill must land in the middle of applying"
+
+        finished = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        groups = httpx.get(groups_url, headers=headers).json()["groups"]
+        assert len(groups) == 1, "the crashed run's group is reused, not created twice"
+        members = httpx.get(f"{groups_url}/{groups[0]['id']}/members", headers=headers).json()
+        assert {f"+{m}" for m in members} == wanted
