@@ -15,7 +15,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows._progress import stages
-from flows.sync_groups import io_task
+from flows._tasks import io_task
 from pipeline import snapshots
 from pipeline.settings import Target
 from pipeline.sinch import Group, GroupsClient

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
 from flows._progress import stages
-from flows.sync_groups import io_task
+from flows._tasks import io_task
 from pipeline import migrate as migration
 from pipeline.migrate import (
     GroupOutcome,

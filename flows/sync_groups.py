@@ -18,9 +18,9 @@ import polars as pl
 from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from flows._progress import Stages, stages
+from flows._tasks import io_task
 from pipeline import phones, sources
 from pipeline.apply import (
     ApplyResult,
@@ -43,28 +43,7 @@ from pipeline.plan import (
 from pipeline.rejects import write_rejects
 from pipeline.report import GroupReport, SyncReport, write_json_atomic
 from pipeline.settings import Target
-from pipeline.sinch import GroupsClient, RateLimitedError, ServerError, SinchTransportError
-
-TRANSIENT = (SinchTransportError, ServerError, RateLimitedError)
-
-
-def _transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a task only for failures that can heal (the client already retried them a while)."""
-    try:
-        state.result()
-    except TRANSIENT:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-io_task = task(
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=5),
-    retry_condition_fn=_transient,
-    cache_policy=NO_CACHE,
-)
+from pipeline.sinch import GroupsClient
 
 
 class SyncOptionsError(PipelineError):

@@ -71,6 +71,8 @@ PHONE_HEADERS: tuple[str, ...] = (
     "phone",
     "phonenumber",
     "phoneno",
+    "phonee164",
+    "e164",
     "telephone",
     "telephonenumber",
     "tel",

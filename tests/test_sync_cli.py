@@ -95,7 +95,7 @@ def test_no_phone_column_lists_the_columns_that_exist(env_for, prefect_harness, 
         app, ["sync", "c.csv", "--group", "x", "--no-progress"], terminal_width=300
     )
     assert result.exit_code == 1
-    assert "'name'" in result.output and "'email'" in result.output
+    assert "its columns are: 'name', 'email'" in result.output
     assert "--phone-column" in result.output
 
 

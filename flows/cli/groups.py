@@ -29,7 +29,8 @@ def groups(
     """List every group of the target service plan, newest first."""
     with handle_errors(), target_session(env_prefix) as target:
         found = asyncio.run(_all_groups(target))
-    table = Table(title=f"{len(found)} groups on {target.describe()}", header_style="bold")
+    where = ", ".join(f"{key} {value}" for key, value in target.describe().items() if key != "auth")
+    table = Table(title=f"{len(found)} groups ({where})", header_style="bold")
     for column in ("id", "name", "size", "created", "modified", "child groups"):
         table.add_column(column, justify="right" if column == "size" else "left")
     for group in found:
@@ -37,8 +38,8 @@ def groups(
             group.id,
             group.name or "",
             f"{group.size:,}",
-            f"{group.created_at:%Y-%m-%d %H:%M:%S}",
-            f"{group.modified_at:%Y-%m-%d %H:%M:%S}",
+            f"{group.created_at:%Y-%m-%dT%H:%M:%SZ}",
+            f"{group.modified_at:%Y-%m-%dT%H:%M:%SZ}",
             ", ".join(group.child_groups),
         )
     console.print(table)
