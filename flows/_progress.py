@@ -31,8 +31,10 @@ class Stages:
         task = self._progress.add_task(description, total=None)
         try:
             yield
-        finally:
-            self._progress.update(task, total=1, completed=1)
+        except BaseException:
+            self._progress.update(task, description=f"{description} (failed)", total=1)
+            raise
+        self._progress.update(task, total=1, completed=1)
 
     def counter(self, description: str, total: int) -> Callable[[int], None]:
         """A bar over `total` units; returns the callback that advances it."""

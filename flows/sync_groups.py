@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from pipeline.plan import (
     Mode,
     check_removal_guard,
     desired_by_group,
+    named_groups,
     plan_group,
     reject_rows_without_group,
 )
@@ -50,43 +51,33 @@ class SyncOptionsError(PipelineError):
     """The options do not describe one runnable sync."""
 
 
-@dataclass(frozen=True)
-class Loaded:
-    valid: pl.DataFrame
-    rejects: pl.DataFrame
-    rows_read: int
-    files: list[str]
-    group_keys: list[str]
-    """Every group the file names, even one whose rows were all rejected."""
-    notes: list[str]
-
-
 @task(cache_policy=NO_CACHE)
-def load_and_normalize(
+def load_contacts(
     source: str,
     *,
     phone_column: str | None,
     country_column: str | None,
     group_column: str | None,
     fixed_group: str | None,
-    default_region: str | None,
-    mobile_only: bool,
-) -> Loaded:
-    """Read the source files and normalize every number (one task per run: the work is vectorized)."""
+) -> sources.LoadResult:
+    """Read every file of the source; with --group/--group-id every row names that one group."""
     loaded = sources.load_contacts(
         source, phone_column=phone_column, country_column=country_column, group_column=group_column
     )
-    frame = loaded.frame
-    if fixed_group is not None:
-        frame = frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
+    if fixed_group is None:
+        return loaded
+    frame = loaded.frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
+    return replace(loaded, frame=frame)
+
+
+@task(cache_policy=NO_CACHE)
+def normalize_phones(
+    frame: pl.DataFrame, *, default_region: str | None, mobile_only: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid rows, rejected rows): every number to E.164 or a reason, rows without a group out."""
     result = phones.normalize(frame, default_region=default_region, mobile_only=mobile_only)
     valid, no_group = reject_rows_without_group(result.valid)
-    rejects = pl.concat([result.rejects, no_group], how="vertical_relaxed")
-    named = frame.get_column("group").drop_nulls()
-    group_keys = sorted(named.filter(named.str.strip_chars() != "").unique().to_list())
-    return Loaded(
-        valid, rejects, frame.height, [str(f) for f in loaded.files], group_keys, loaded.notes
-    )
+    return valid, pl.concat([result.rejects, no_group], how="vertical_relaxed")
 
 
 @task(cache_policy=NO_CACHE)
@@ -172,7 +163,7 @@ def _group_report(plan: GroupPlan, created: bool) -> GroupReport:
 
 
 def _target_groups(
-    loaded: Loaded, group: str | None, group_id: str | None
+    frame: pl.DataFrame, group: str | None, group_id: str | None
 ) -> tuple[list[str], list[str]]:
     """(names, ids) of the groups this run addresses; a named group is addressed even by an
     empty file, so that its suppressions (and a mirror's guard) still apply."""
@@ -180,7 +171,7 @@ def _target_groups(
         return [group], []
     if group_id is not None:
         return [], [group_id]
-    return loaded.group_keys, []
+    return named_groups(frame), []
 
 
 def _check_options(
@@ -249,22 +240,23 @@ async def sync_groups(
 
     with stages(show_progress) as ui:
         with ui.step("loading and normalizing"):
-            loaded = load_and_normalize(
+            loaded = load_contacts(
                 source,
                 phone_column=phone_column,
                 country_column=country_column,
                 group_column=group_column,
                 fixed_group=group if group is not None else group_id,
-                default_region=default_region,
-                mobile_only=mobile_only,
+            )
+            valid, all_rejects = normalize_phones(
+                loaded.frame, default_region=default_region, mobile_only=mobile_only
             )
             suppressed = load_suppressions(list(suppress or []), default_region)
-        names, ids = _target_groups(loaded, group, group_id)
+        names, ids = _target_groups(loaded.frame, group, group_id)
 
         async with GroupsClient.from_target(target) as client:
             with ui.step("planning"):
                 targets = await resolve_targets(client, names, ids)
-                desired = desired_by_group(loaded.valid, [t.key for t in targets])
+                desired = desired_by_group(valid, [t.key for t in targets])
                 plans = list(
                     await asyncio.gather(
                         *(
@@ -276,7 +268,6 @@ async def sync_groups(
             check_removal_guard(plans, max_remove_fraction=max_remove_fraction, force=force)
             creating = {p.key for p in plans if p.creates_group}
             group_reports = {p.key: _group_report(p, p.key in creating) for p in plans}
-            valid, all_rejects = loaded.valid, loaded.rejects
             if not dry_run:
                 plans, results, verified = await _apply_all(client, plans, chunk_size, ui)
                 valid, api_rejects = split_api_rejects(valid, results)
@@ -292,12 +283,12 @@ async def sync_groups(
 
     write_rejects(all_rejects, rejects_path)
     run_report = SyncReport(
-        sources=loaded.files,
+        sources=[str(path) for path in loaded.files],
         mode=str(mode),
         dry_run=dry_run,
         target=target.describe(),
         started_at=started.isoformat(timespec="seconds"),
-        rows_read=loaded.rows_read,
+        rows_read=loaded.rows,
         rows_valid=valid.height,
         rows_rejected=all_rejects.height,
         duplicates=valid.height - valid.unique(["group", "phone_e164"]).height,

@@ -1,29 +1,31 @@
 """phonenumbers' parse, validity, type and region, decided for a whole column at once, exactly.
 
-phonenumbers answers one number at a time in Python, about 55 µs each; a large export has hundreds
-of thousands of distinct numbers. Its verdicts are regular-expression tests against its metadata,
-so the same tests can run as polars expressions (Rust's regex engine) over every number that one
-piece of metadata applies to: one pass per country calling code instead of one call per number.
+phonenumbers answers one number at a time in Python, about 55 µs each, and a large export has
+hundreds of thousands of distinct numbers. Its verdicts are regular-expression tests against its
+metadata, so the same tests can run as polars expressions (Rust's regex engine) over all the
+numbers one piece of metadata applies to: a pass per region instead of a call per number.
 
-Exactness is the point, so this module only decides what it can decide exactly, and leaves the rest
+Exactness is the point, so this module decides only what it can decide exactly and leaves the rest
 undecided (null) for the caller to give to phonenumbers:
 
-- Values: `+` and ASCII digits (read with or without a region), or ASCII digits with a region; the
-  value must already be clean (no spaces, letters, extensions), which is what the caller's cleaning
-  produces. Anything else is undecided.
+- Values: `+` and ASCII digits (read without a region, or with one if the country code exists),
+  or ASCII digits read in a region; that is, values already cleaned of separators, letters and
+  extensions. Anything else is undecided.
 - Metadata: a pattern is used only if it is written in the small regex subset both engines read
   the same way (digits, `\\d`, digit classes, groups, alternation, `?*+{m,n}`, `$`) and compiles in
-  polars. A region with one unusable pattern is undecided, and so is every region sharing its
-  country code (finding the region means trying each of them).
-- Steps whose outcome needs a rewrite rather than a test: a national prefix that phonenumbers
-  would transform (Argentina's `15`, NANPA's seven-digit local numbers) and an international
-  dialling prefix written without `+` (`011 44...` read in the US). Those values are undecided.
+  polars. A region with one pattern outside it is undecided, and so is every region sharing its
+  country code (finding the region means trying each of them). Today every pattern qualifies.
+- Steps that rewrite the number rather than test it: a national prefix phonenumbers transforms
+  (Argentina's `0 ... 15`, NANPA's seven-digit local numbers, the Crown Dependencies' six-digit
+  ones), and an international dialling prefix written without `+` in a national reading (`011 44`
+  read in the US). Those values are undecided.
 
-Each step below names the phonenumbers function it mirrors; the tests compare both on every region.
-Patterns are whole-string tests (`^(?:...)$`, phonenumbers' `fullmatch`) or prefix tests
-(`^(?:...)`, its `match`); as booleans these mean the same in both engines whatever their matching
-strategy. The one step that needs the matched text (how long a national prefix is) relies on both
-engines' leftmost-first semantics (Python's `re` and Rust's `regex` pick the same match).
+Each step names the phonenumbers function it mirrors; the tests hold every region to phonenumbers'
+answers. Patterns are used as whole-string tests (`^(?:...)$`, phonenumbers' `fullmatch`) or
+prefix tests (`^(?:...)`, its `match`): as booleans these mean the same in both engines whatever
+their matching strategy. The steps that need the matched text (how long a national prefix or a
+country code is, whether a group took part) rely on both engines' leftmost-first semantics, under
+which Python's `re` and Rust's `regex` pick the same match.
 """
 
 from __future__ import annotations
@@ -38,21 +40,34 @@ from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
     NumberParseException,
     PhoneMetadata,
+    PhoneNumberDesc,
     PhoneNumberType,
     ValidationResult,
 )
-from phonenumbers.phonenumberdata import _COUNTRY_CODE_TO_REGION_CODE  # noqa: F401
 from phonenumbers.phonenumberutil import (
     _MAX_INPUT_STRING_LENGTH,
-    _MAX_LENGTH_COUNTRY_CODE,
     _MAX_LENGTH_FOR_NSN,
     _MIN_LENGTH_FOR_NSN,
     _test_number_length,
 )
 
-__all__ = ["classify", "parse"]
+__all__ = [
+    "COUNTRY_CODE",
+    "ERROR",
+    "NATIONAL_NUMBER",
+    "NUMBER_TYPE",
+    "POSSIBLE",
+    "REGION",
+    "classify",
+    "parse",
+]
 
-_NON_GEO = "001"
+COUNTRY_CODE = "country_code"
+NATIONAL_NUMBER = "national_number"
+ERROR = "error"
+REGION = "region"
+NUMBER_TYPE = "number_type"
+POSSIBLE = "possible"
 
 # Working columns.
 _INDEX = "__index"
@@ -63,16 +78,8 @@ _NUMBER = "__number"
 _META_REGION = "__meta_region"
 _DECIDED = "__decided"
 
-# Output columns.
-COUNTRY_CODE = "country_code"
-NATIONAL_NUMBER = "national_number"
-ERROR = "error"
-REGION = "region"
-NUMBER_TYPE = "number_type"
-POSSIBLE = "possible"
-
-# The number types `_number_type_helper` tries after the general pattern, in its order; fixed line
-# and mobile come last and are handled apart (see `_number_type`).
+# The types `_number_type_helper` tries after the general pattern, in its order; fixed line and
+# mobile come last and are handled apart (see `_number_type`).
 _SPECIFIC_TYPES = (
     (PhoneNumberType.PREMIUM_RATE, "premium_rate"),
     (PhoneNumberType.TOLL_FREE, "toll_free"),
@@ -83,7 +90,7 @@ _SPECIFIC_TYPES = (
     (PhoneNumberType.UAN, "uan"),
     (PhoneNumberType.VOICEMAIL, "voicemail"),
 )
-# What `parse` refuses a national prefix strip for: the number left would be shorter than a number.
+# `parse` keeps a national prefix unstripped if what is left has one of these lengths.
 _NOT_A_FULL_LENGTH = frozenset(
     {
         ValidationResult.TOO_SHORT,
@@ -91,9 +98,13 @@ _NOT_A_FULL_LENGTH = frozenset(
         ValidationResult.INVALID_LENGTH,
     }
 )
-
 # The regex subset read identically by Python's `re` and Rust's `regex` on ASCII digit strings.
 _TOKEN = re.compile(r"\\d|\[(?:\\d|\d(?:-\d)?)+\]|\d|\(\?:|[()|?*+$]|\{\d+(?:,\d*)?\}")
+# `_extract_country_code` takes the shortest known code: alternatives are tried in this order.
+_COUNTRY_CODE_PREFIX = "^(?:{})".format(
+    "|".join(sorted(map(str, COUNTRY_CODE_TO_REGION_CODE), key=len))
+)
+_MAIN_REGIONS = {code: regions[0] for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()}
 
 
 def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
@@ -101,59 +112,59 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
 
     Returns one row per value: `country_code` (Int32) and `national_number` (the national
     significant number as text, Italian leading zeros included, so `"+" + country_code +
-    national_number` is the E.164 form) when it parses; `error` (a `NumberParseException` error
-    type) when phonenumbers would raise; all three null when undecided.
+    national_number` is the E.164 form) where it parses; `error` (a `NumberParseException` error
+    type) where phonenumbers would raise; all three null where undecided.
     """
-    frame = pl.DataFrame(
-        [values.cast(pl.String).alias(_VALUE), regions.cast(pl.String).alias(_REGION)]
-    ).with_row_index(_INDEX)
     value, region = pl.col(_VALUE), pl.col(_REGION)
     international = value.str.starts_with("+")
-    frame = frame.with_columns(
-        pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS)
-    ).with_columns(
-        (
-            pl.col(_DIGITS).str.contains("^[0-9]+$")
-            & (value.str.len_bytes() <= _MAX_INPUT_STRING_LENGTH)
-            & (international | region.is_not_null())
-        ).alias(_DECIDED)
+    frame = (
+        pl.DataFrame([values.cast(pl.String).alias(_VALUE), regions.cast(pl.String).alias(_REGION)])
+        .with_row_index(_INDEX)
+        .with_columns(
+            pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS)
+        )
+        .with_columns(
+            (
+                pl.col(_DIGITS).str.contains("^[0-9]+$")
+                & (value.str.len_bytes() <= _MAX_INPUT_STRING_LENGTH)
+                & (international | region.is_not_null())
+            ).alias(_DECIDED)
+        )
     )
-    # National readings first find the country code the way `_maybe_extract_country_code` does
-    # for a number without `+`; both kinds then meet at the national prefix step.
-    frame = pl.concat(
+    decided = pl.col(_DECIDED)
+    # A value read in a region first looks for its country code the way
+    # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
+    # step with the metadata that `parse` holds by then.
+    split = pl.concat(
         [
-            _split_international(frame.filter(pl.col(_DECIDED) & international)),
+            frame.filter(~decided),
+            _split_international(frame.filter(decided & international)),
             _apply(
-                frame.filter(pl.col(_DECIDED) & ~international),
+                frame.filter(decided & ~international),
                 [_REGION],
                 _SPLIT_SCHEMA,
                 lambda key: _split_national(_region_plan(key[0])),
             ),
-        ]
-    )
-    parsed = _apply(
-        frame.filter(pl.col(_DECIDED) & pl.col(ERROR).is_null()),
-        [COUNTRY_CODE, _META_REGION],
-        _PARSED_SCHEMA,
-        lambda key: _strip_for_parsing(_plan(key[0], key[1])),
-    )
-    decided = pl.concat(
-        [
-            frame.filter(~pl.col(_DECIDED) | pl.col(ERROR).is_not_null()).select(
-                _INDEX, _DECIDED, ERROR
-            ),
-            parsed.select(_INDEX, _DECIDED, ERROR, COUNTRY_CODE, NATIONAL_NUMBER),
         ],
-        how="diagonal_relaxed",
+        how="diagonal",
     )
-    return (
-        pl.DataFrame(pl.Series(_INDEX, range(len(values)), dtype=pl.UInt32))
-        .join(decided, on=_INDEX, how="left")
-        .select(
-            pl.when(pl.col(_DECIDED)).then(COUNTRY_CODE).cast(pl.Int32).alias(COUNTRY_CODE),
-            pl.when(pl.col(_DECIDED)).then(NATIONAL_NUMBER).cast(pl.String).alias(NATIONAL_NUMBER),
-            pl.when(pl.col(_DECIDED)).then(ERROR).cast(pl.Int8).alias(ERROR),
-        )
+    pending = decided & pl.col(ERROR).is_null()
+    parsed = pl.concat(
+        [
+            split.filter(~pending),
+            _apply(
+                split.filter(pending),
+                [COUNTRY_CODE, _META_REGION],
+                _PARSED_SCHEMA,
+                lambda key: _strip_for_parsing(_plan(key[0], key[1])),
+            ),
+        ],
+        how="diagonal",
+    ).sort(_INDEX)
+    return parsed.select(
+        pl.when(pending).then(COUNTRY_CODE).alias(COUNTRY_CODE),
+        pl.when(pending).then(NATIONAL_NUMBER).alias(NATIONAL_NUMBER),
+        pl.when(decided).then(ERROR).alias(ERROR),
     )
 
 
@@ -161,9 +172,10 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
     """`region_code_for_number`, `number_type` and `is_possible_number_with_reason` per number.
 
     The numbers are what `parse` returns. Returns `region` (null where phonenumbers finds none),
-    `number_type` (a `PhoneNumberType`; the number is valid exactly when it is not UNKNOWN, as
-    `is_valid_number` is `number_type(...) != UNKNOWN` for the region found) and `possible` (a
-    `ValidationResult`); all null where undecided (a country code whose metadata is not usable).
+    `number_type` (a `PhoneNumberType`; the number is valid exactly when it is not UNKNOWN, since
+    `is_valid_number` is `_number_type_helper(...) != UNKNOWN` in the region found, and
+    `number_type` the same helper) and `possible` (a `ValidationResult`); all three null where
+    undecided.
     """
     frame = pl.DataFrame(
         [
@@ -171,14 +183,25 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
             national_numbers.cast(pl.String).alias(NATIONAL_NUMBER),
         ]
     ).with_row_index(_INDEX)
-    located = _apply(frame, [COUNTRY_CODE], _REGION_SCHEMA, lambda key: _locate(key[0]))
-    typed = _apply(
-        located, [COUNTRY_CODE, REGION], _TYPE_SCHEMA, lambda key: _judge(key[0], key[1])
-    )
-    return typed.sort(_INDEX).select(
-        pl.when(pl.col(_DECIDED)).then(REGION).alias(REGION),
-        pl.when(pl.col(_DECIDED)).then(NUMBER_TYPE).alias(NUMBER_TYPE),
-        pl.when(pl.col(_DECIDED)).then(POSSIBLE).alias(POSSIBLE),
+    located = _apply(frame, [COUNTRY_CODE], _LOCATED_SCHEMA, lambda key: _locate(key[0]))
+    # Numbers placed by a region's leading digits still need that region's type.
+    pending = pl.col(_DECIDED) & pl.col(NUMBER_TYPE).is_null()
+    typed = pl.concat(
+        [
+            located.filter(~pending),
+            _apply(
+                located.filter(pending),
+                [COUNTRY_CODE, REGION],
+                {NUMBER_TYPE: pl.Int8},
+                lambda key: _type_in(_plan(key[0], key[1])),
+            ),
+        ]
+    ).sort(_INDEX)
+    decided = pl.col(_DECIDED)
+    return typed.select(
+        pl.when(decided).then(REGION).alias(REGION),
+        pl.when(decided).then(NUMBER_TYPE).alias(NUMBER_TYPE),
+        pl.when(decided).then(POSSIBLE).alias(POSSIBLE),
     )
 
 
@@ -195,18 +218,18 @@ class _Desc:
 
 @dataclass(frozen=True)
 class _NationalPrefix:
-    """`national_prefix_for_parsing`, with what decides whether phonenumbers only strips it."""
+    """`national_prefix_for_parsing`, and what tells a plain strip from a transform."""
 
     pattern: str
     transform_group: int | None
-    """With a transform rule: the group whose capture means "rewrite", else None."""
+    """With a transform rule, the group whose taking part means a transform; else None."""
     empty_match_strips: bool
-    """Whether a zero-length match takes the plain strip branch (so changes nothing)."""
+    """Whether a zero-length match takes the plain strip (which then changes nothing)."""
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """One region's metadata (or a non-geographic country code's) as polars-ready patterns."""
+    """One region's metadata (or a non-geographic code's) as anchored polars patterns."""
 
     country_code: int
     general: _Desc | None
@@ -218,62 +241,63 @@ class _Plan:
     national_prefix: _NationalPrefix | None
     international_prefix: str | None
     length_results: Mapping[int, int]
-    """`_test_number_length` (general lengths) for every length a value can have."""
+    """`_test_number_length` against the general lengths, for every length a value can have."""
 
     def lengths_where(self, accept: Callable[[int], bool]) -> list[int]:
         return [length for length, result in self.length_results.items() if accept(result)]
 
 
-class _Untranslatable(Exception):
+class _UntranslatableError(Exception):
     """A metadata pattern outside the subset both regex engines read alike."""
 
 
 def _region_plan(region: str | None) -> _Plan | None:
-    if region is None:
-        return None
-    metadata = PhoneMetadata.metadata_for_region(region, None)
+    metadata = None if region is None else PhoneMetadata.metadata_for_region(region, None)
     return None if metadata is None else _plan(metadata.country_code, region)
 
 
 @cache
-def _plan(country_code: int, region: str) -> _Plan | None:
+def _plan(country_code: int, region: str | None) -> _Plan | None:
     """The translated metadata, or None if any pattern phonenumbers would use cannot be."""
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if metadata is None:
         return None
     try:
-        return _Plan(
+        plan = _Plan(
             country_code=country_code,
             general=_desc(metadata.general_desc),
-            specific=tuple((kind, _desc(getattr(metadata, name))) for kind, name in _SPECIFIC_TYPES),
+            specific=tuple(
+                (kind, _desc(getattr(metadata, name))) for kind, name in _SPECIFIC_TYPES
+            ),
             fixed_line=_desc(metadata.fixed_line),
             mobile=_desc(metadata.mobile),
             same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
-            leading_digits=_optional(metadata.leading_digits, "^(?:{})"),
+            leading_digits=_prefix_pattern(metadata.leading_digits),
             national_prefix=_national_prefix(metadata),
-            international_prefix=_optional(metadata.international_prefix, "^(?:{})"),
+            international_prefix=_prefix_pattern(metadata.international_prefix),
             length_results={
                 length: _test_number_length("0" * length, metadata)
                 for length in range(_MAX_INPUT_STRING_LENGTH + 1)
             },
         )
-    except _Untranslatable:
+    except _UntranslatableError:
         return None
+    return plan if _compiles(_patterns(plan)) else None
 
 
-def _desc(desc: object) -> _Desc | None:
-    """None where `_match_national_number` is always False (no desc, or an empty pattern)."""
-    pattern = getattr(desc, "national_number_pattern", None)
-    if not pattern:
+def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
+    """None where `_is_number_matching_desc` is always False (no desc, or no pattern)."""
+    if desc is None or not desc.national_number_pattern:
         return None
-    return _Desc(_translate(pattern, "^(?:{})$"), tuple(desc.possible_length))  # type: ignore[attr-defined]
+    return _Desc(_translate(desc.national_number_pattern, "^(?:{})$"), tuple(desc.possible_length))
 
 
-def _optional(pattern: str | None, frame: str) -> str | None:
-    return _translate(pattern, frame) if pattern else None
+def _prefix_pattern(pattern: str | None) -> str | None:
+    return _translate(pattern, "^(?:{})") if pattern else None
 
 
 def _national_prefix(metadata: PhoneMetadata) -> _NationalPrefix | None:
+    """How `_maybe_strip_national_prefix_carrier_code` will treat a match of the prefix."""
     source = metadata.national_prefix_for_parsing
     if not source:
         return None
@@ -281,23 +305,25 @@ def _national_prefix(metadata: PhoneMetadata) -> _NationalPrefix | None:
     transform_group = None
     if metadata.national_prefix_transform_rule:
         if compiled.groups == 0:
-            raise _Untranslatable(source)  # phonenumbers itself would fail on such metadata
+            raise _UntranslatableError(source)  # phonenumbers itself would fail on it
         transform_group = compiled.groups
-    # A zero-length match consumes nothing, so (no pattern here having assertions but `$`) the
+    # A zero-length match consumes nothing and no pattern here asserts anything but `$`, so the
     # path it takes is the same on every non-empty number: the one it takes on a non-digit.
     empty = compiled.match("a")
-    empty_match_strips = empty is None or transform_group is None or empty.group(transform_group) is None
+    empty_match_strips = (
+        empty is None or transform_group is None or empty.group(transform_group) is None
+    )
     return _NationalPrefix(_translate(source, "^(?:{})"), transform_group, empty_match_strips)
 
 
 def _translate(pattern: str, frame: str) -> str:
-    r"""`pattern` for polars, anchored by `frame`; `\d` becomes `[0-9]` (the values are ASCII)."""
+    r"""`pattern` for polars, anchored by `frame`; `\d` becomes `0-9`, as the values are ASCII."""
     tokens = []
     position = 0
     while position < len(pattern):
         token = _TOKEN.match(pattern, position)
         if token is None:
-            raise _Untranslatable(pattern)
+            raise _UntranslatableError(pattern)
         text = token.group()
         if text.startswith("["):
             text = text.replace(r"\d", "0-9")
@@ -305,16 +331,21 @@ def _translate(pattern: str, frame: str) -> str:
             text = "[0-9]"
         tokens.append(text)
         position = token.end()
-    translated = frame.format("".join(tokens))
-    if not _compiles(translated):
-        raise _Untranslatable(pattern)
-    return translated
+    return frame.format("".join(tokens))
 
 
-@cache
-def _compiles(pattern: str) -> bool:
+def _patterns(plan: _Plan) -> list[str]:
+    descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
+    prefixes = [plan.leading_digits, plan.international_prefix]
+    if plan.national_prefix is not None:
+        prefixes.append(plan.national_prefix.pattern)
+    return [desc.pattern for desc in descs if desc] + [p for p in prefixes if p]
+
+
+def _compiles(patterns: list[str]) -> bool:
+    """Whether polars accepts every pattern (its engine also bounds a compiled regex's size)."""
     try:
-        pl.select(pl.lit("0").str.contains(pattern))
+        pl.select(pl.lit("0").str.contains(p).alias(str(i)) for i, p in enumerate(patterns))
     except pl.exceptions.PolarsError:
         return False
     return True
@@ -330,46 +361,40 @@ _SPLIT_SCHEMA = {
     _DECIDED: pl.Boolean,
 }
 _PARSED_SCHEMA = {NATIONAL_NUMBER: pl.String, ERROR: pl.Int8, _DECIDED: pl.Boolean}
-_COUNTRY_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
 
 
 def _split_international(frame: pl.DataFrame) -> pl.DataFrame:
-    """`+` and digits: `_maybe_extract_country_code` after `+`, and `parse`'s checks around it."""
+    """`+` and digits: `_maybe_extract_country_code` after a `+`, with `parse`'s checks on it."""
     digits = pl.col(_DIGITS)
-    candidates = [digits.str.slice(0, size) for size in range(1, _MAX_LENGTH_COUNTRY_CODE + 1)]
-    # Country codes are never prefixes of each other, so the shortest match is the only one.
-    code = pl.coalesce(
-        *(pl.when(c.is_in(list(_COUNTRY_CODES))).then(c) for c in candidates)
-    ).replace_strict(_COUNTRY_CODES, return_dtype=pl.Int32)
-    regions = {code: regions[0] for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()}
+    code = digits.str.extract(_COUNTRY_CODE_PREFIX, 0)
     # `_is_viable_phone_number`: after a `+`, three digits at least.
     too_few = digits.str.len_bytes() < 3
-    no_code = code.is_null()
     return frame.with_columns(
-        code.alias(COUNTRY_CODE),
-        digits.str.slice(code.cast(pl.String).str.len_bytes()).alias(_NUMBER),
-        code.replace_strict(regions, default=None, return_dtype=pl.String).alias(_META_REGION),
+        code.cast(pl.Int32).alias(COUNTRY_CODE),
+        digits.str.slice(code.str.len_bytes()).alias(_NUMBER),
+        code.cast(pl.Int32)
+        .replace_strict(_MAIN_REGIONS, default=None, return_dtype=pl.String)
+        .alias(_META_REGION),
         pl.when(too_few)
         .then(NumberParseException.NOT_A_NUMBER)
-        .when(no_code)
+        .when(code.is_null())
         .then(NumberParseException.INVALID_COUNTRY_CODE)
         .cast(pl.Int8)
         .alias(ERROR),
-        # Without a country code, `parse` retries with the region's own rules; only a value read
-        # without a region is sure to fail there.
-        (too_few | ~no_code | pl.col(_REGION).is_null()).alias(_DECIDED),
+        # Without a country code `parse` retries the digits as a national number: that fails for
+        # certain only without a region.
+        (too_few | code.is_not_null() | pl.col(_REGION).is_null()).alias(_DECIDED),
     )
 
 
 def _split_national(plan: _Plan | None) -> dict[str, pl.Expr]:
-    """Digits read in a region: `_maybe_extract_country_code` with that region's metadata."""
+    """Digits read in a region: `_maybe_extract_country_code` with the region's metadata."""
     if plan is None:
         return {_DECIDED: pl.lit(False)}
     digits = pl.col(_DIGITS)
     code = str(plan.country_code)
-    main = COUNTRY_CODE_TO_REGION_CODE[plan.country_code][0]
-    # The number may start with the region's own country code, `+` lost: phonenumbers keeps it
-    # without the code when that reads better (see `_maybe_extract_country_code`).
+    # The digits may start with the region's own country code, its `+` lost: phonenumbers drops
+    # the code when the rest reads better as a national number, or the whole is too long.
     has_code = digits.str.starts_with(code)
     rest, rest_decided = _strip_national_prefix(digits.str.slice(len(code)), plan)
     too_long = plan.lengths_where(lambda result: result == ValidationResult.TOO_LONG)
@@ -378,33 +403,38 @@ def _split_national(plan: _Plan | None) -> dict[str, pl.Expr]:
         | digits.str.len_bytes().is_in(too_long)
     )
     decided = (
-        digits.str.len_bytes() >= 3  # two digits are viable too, but too rare to be worth a rule
-    ) & ~_prefixed(digits, plan.international_prefix)
+        (digits.str.len_bytes() >= 3)  # two digits are viable too, but too rare to need a rule
+        & ~_prefixed(digits, plan.international_prefix)
+        & (~has_code | rest_decided)
+    )
     return {
         COUNTRY_CODE: pl.lit(plan.country_code),
         _NUMBER: pl.when(without_code).then(rest).otherwise(digits),
-        _META_REGION: pl.when(without_code).then(pl.lit(main)).otherwise(pl.col(_REGION)),
-        ERROR: pl.lit(None),
-        _DECIDED: decided & (~has_code | rest_decided),
+        # With the code found, `parse` goes on with the code's main region's metadata.
+        _META_REGION: pl.when(without_code)
+        .then(pl.lit(_MAIN_REGIONS[plan.country_code]))
+        .otherwise(pl.col(_REGION)),
+        _DECIDED: decided,
     }
 
 
 def _strip_for_parsing(plan: _Plan | None) -> dict[str, pl.Expr]:
-    """The rest of `parse` once the country code is known: its national prefix strip and checks."""
+    """The rest of `parse` once the country code is known: the national prefix and the lengths."""
     if plan is None:
         return {_DECIDED: pl.lit(False)}
     number = pl.col(_NUMBER)
+    too_short = number.str.len_bytes() < _MIN_LENGTH_FOR_NSN
     stripped, decided = _strip_national_prefix(number, plan)
-    # The strip counts only if it leaves a number of a full length.
+    # The strip stands only if it leaves a number of a full length.
     full = plan.lengths_where(lambda result: result not in _NOT_A_FULL_LENGTH)
     national = pl.when(stripped.str.len_bytes().is_in(full)).then(stripped).otherwise(number)
     return {
         NATIONAL_NUMBER: national,
-        ERROR: pl.when(number.str.len_bytes() < _MIN_LENGTH_FOR_NSN)
+        ERROR: pl.when(too_short)
         .then(NumberParseException.TOO_SHORT_NSN)
         .when(national.str.len_bytes() > _MAX_LENGTH_FOR_NSN)
         .then(NumberParseException.TOO_LONG),
-        _DECIDED: pl.col(_DECIDED) & decided,
+        _DECIDED: too_short | decided,
     }
 
 
@@ -415,63 +445,62 @@ def _strip_national_prefix(number: pl.Expr, plan: _Plan) -> tuple[pl.Expr, pl.Ex
         return number, pl.lit(True)
     matched = number.str.extract(prefix.pattern, 0)
     stripped = number.str.slice(matched.str.len_bytes())
-    # Stripping must not turn a number that fits the general pattern into one that does not.
-    kept = matched.is_null() | (
-        _matches(number, plan.general) & ~_matches(stripped, plan.general)
-    )
+    # No strip that turns a number fitting the general pattern into one that does not.
+    kept = matched.is_null() | (_matches(number, plan.general) & ~_matches(stripped, plan.general))
     plain = (
         pl.lit(True)
         if prefix.transform_group is None
         else number.str.extract(prefix.pattern, prefix.transform_group).is_null()
     )
-    decided = matched.is_null() | pl.when(matched == "").then(prefix.empty_match_strips).otherwise(
-        plain
+    decided = matched.is_null() | (
+        pl.when(matched == "").then(prefix.empty_match_strips).otherwise(plain)
     )
     return pl.when(kept).then(number).otherwise(stripped), decided
 
 
 # --- validity, type and region ------------------------------------------------------------------
 
-_REGION_SCHEMA = {REGION: pl.String, _DECIDED: pl.Boolean}
-_TYPE_SCHEMA = {NUMBER_TYPE: pl.Int8, POSSIBLE: pl.Int8, _DECIDED: pl.Boolean}
+_LOCATED_SCHEMA = {
+    REGION: pl.String,
+    NUMBER_TYPE: pl.Int8,
+    POSSIBLE: pl.Int8,
+    _DECIDED: pl.Boolean,
+}
 
 
 def _locate(country_code: int | None) -> dict[str, pl.Expr]:
-    """`region_code_for_number`: the only region, else the first whose leading digits or numbers
-    match (`_region_code_for_number_from_list`)."""
+    """`region_code_for_number` (`_region_code_for_number_from_list` where regions share the
+    code: the first whose leading digits or numbers match), the type where that test gave it,
+    and `is_possible_number_with_reason`, which reads the lengths of the code's main region."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0, ())
     plans = [_plan(country_code, region) for region in regions] if country_code else []
     if not plans or None in plans:
-        return {REGION: pl.lit(None), _DECIDED: pl.lit(False)}
-    if len(regions) == 1:
-        return {REGION: pl.lit(regions[0]), _DECIDED: pl.lit(True)}
+        return {_DECIDED: pl.lit(False)}
     number = pl.col(NATIONAL_NUMBER)
-    found = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
-    for region, plan in zip(regions, plans, strict=True):
+    possible = number.str.len_bytes().replace_strict(dict(plans[0].length_results), default=None)
+    decided = {POSSIBLE: possible, _DECIDED: pl.lit(True)}
+    if len(regions) == 1:
+        return {REGION: pl.lit(regions[0]), NUMBER_TYPE: _number_type(number, plans[0]), **decided}
+    region: pl.Expr = pl.lit(None, dtype=pl.String)
+    kind: pl.Expr = pl.lit(PhoneNumberType.UNKNOWN)
+    # Built from the last region back, so the first that matches comes out on top.
+    for name, plan in reversed(list(zip(regions, plans, strict=True))):
         assert plan is not None
         if plan.leading_digits is not None:
             here = number.str.contains(plan.leading_digits)
+            region = pl.when(here).then(pl.lit(name)).otherwise(region)
+            kind = pl.when(here).then(None).otherwise(kind)
         else:
-            here = _number_type(number, plan) != PhoneNumberType.UNKNOWN
-        found = found.when(here).then(pl.lit(region))
-    return {REGION: found.otherwise(None), _DECIDED: pl.lit(True)}
+            found = _number_type(number, plan)
+            here = found != PhoneNumberType.UNKNOWN
+            region = pl.when(here).then(pl.lit(name)).otherwise(region)
+            kind = pl.when(here).then(found).otherwise(kind)
+    return {REGION: region, NUMBER_TYPE: kind, **decided}
 
 
-def _judge(country_code: int | None, region: str | None) -> dict[str, pl.Expr]:
-    """`number_type` in the region found (UNKNOWN without one), and the possible-length verdict
-    of `is_possible_number_with_reason`, which uses the country code's main region."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0, ())
-    main = _plan(country_code, regions[0]) if country_code and regions else None
-    if main is None:
-        return {_DECIDED: pl.lit(False)}
-    number = pl.col(NATIONAL_NUMBER)
-    plan = _plan(country_code, region) if region is not None else None
-    kind = _number_type(number, plan) if plan is not None else pl.lit(PhoneNumberType.UNKNOWN)
-    return {
-        NUMBER_TYPE: kind,
-        POSSIBLE: number.str.len_bytes().replace_strict(dict(main.length_results), default=None),
-        _DECIDED: pl.col(_DECIDED) & (region is None or plan is not None),
-    }
+def _type_in(plan: _Plan | None) -> dict[str, pl.Expr]:
+    """`number_type` of a number placed in a region by its leading digits."""
+    return {} if plan is None else {NUMBER_TYPE: _number_type(pl.col(NATIONAL_NUMBER), plan)}
 
 
 def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
@@ -479,7 +508,7 @@ def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
     length = number.str.len_bytes()
 
     def matching(desc: _Desc | None) -> pl.Expr:
-        """`_is_number_matching_desc`: a possible length (if listed), then the pattern."""
+        """`_is_number_matching_desc`: a listed length first, then the pattern."""
         if desc is None:
             return pl.lit(False)
         fits = number.str.contains(desc.pattern)
@@ -502,14 +531,14 @@ def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
             .when(mobile)
             .then(PhoneNumberType.MOBILE)
         )
-    return kind.otherwise(PhoneNumberType.UNKNOWN).cast(pl.Int8)
+    return kind.otherwise(PhoneNumberType.UNKNOWN)
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
 def _matches(number: pl.Expr, desc: _Desc | None) -> pl.Expr:
-    """`_match_national_number` (the pattern alone, no length check)."""
+    """`_match_national_number`: the pattern alone, no length check."""
     return pl.lit(False) if desc is None else number.str.contains(desc.pattern)
 
 
@@ -523,18 +552,20 @@ def _apply(
     schema: Mapping[str, pl.DataType | type[pl.DataType]],
     build: Callable[[tuple[object, ...]], Mapping[str, pl.Expr]],
 ) -> pl.DataFrame:
-    """Add `schema`'s columns, built once per group of `by` from that group's own metadata.
+    """Set `schema`'s columns, built per group of `by` from that group's own metadata.
 
-    Evaluating each group's expressions on that group alone keeps the work per number to the
-    patterns of its own region; a `when(code == ...)` chain would run every region's patterns
-    on every number. Columns a group's build leaves out are null.
+    Running each group's expressions on that group alone keeps the work per number to the
+    patterns of its own region, where a `when(code == ...)` chain would run every region's
+    patterns on every number. The groups run as one lazy query: in parallel, and with the
+    subexpressions the steps share (a stripped number, a pattern test) computed once. Columns a
+    build leaves out are null.
     """
     parts = []
-    for key, part in frame.partition_by(by, as_dict=True, maintain_order=False).items():
+    for key, part in frame.partition_by(by, as_dict=True).items():
         built = build(key)
         parts.append(
-            part.with_columns(
-                (built[name] if name in built else pl.lit(None)).cast(dtype).alias(name)
+            part.lazy().with_columns(
+                built.get(name, pl.lit(None)).cast(dtype).alias(name)
                 for name, dtype in schema.items()
             )
         )
@@ -542,4 +573,4 @@ def _apply(
         return frame.with_columns(
             pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items()
         )
-    return pl.concat(parts)
+    return pl.concat(parts).collect()

@@ -11,6 +11,12 @@ Reading a value without `+`: as a national number of the row's region first (the
 else the default region); if that is not a valid number, as an international number that lost its
 `+` (Excel's `447911123456.0`, or `00` from a country whose exit code is not 00). Without any
 region, the international reading is the only one.
+
+Even once per distinct pair, phonenumbers costs about 55 µs a number, and a large export has
+hundreds of thousands of distinct numbers. So the readings are first decided for all pairs at once
+by `pipeline.numbering`, which runs phonenumbers' own metadata patterns as polars expressions and
+gives exactly phonenumbers' answers where it answers at all; only the pairs it leaves undecided
+(rare spellings, a few regions' rewriting rules) go to phonenumbers one by one.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from phonenumbers import (
     ValidationResult,
 )
 
+from pipeline import numbering
 from pipeline.errors import InvalidRegionError
 from pipeline.rejects import REJECTS_SCHEMA, Reason
 from pipeline.schemas import Contacts, validate_lazily
@@ -57,6 +64,14 @@ _EARLY_REASON = "__early_reason"
 _EARLY_DETAIL = "__early_detail"
 _REASON = "__reason"
 _DETAIL = "__detail"
+_INDEX = "__index"
+_FIRST = "__first"
+_SECOND = "__second"
+_FOUND = "__found"
+_DECIDED = "__decided"
+_VERDICT_CODE = "__verdict_code"
+_VERDICT_KIND = "__verdict_kind"
+_VERDICT_POSSIBLE = "__verdict_possible"
 
 _TEL_PREFIX = r"(?i)^tel:"
 _EXTENSION = r"(?i)(?:;ext=|extension|\bext\.?|x|#)\s*\d+$"
@@ -75,8 +90,11 @@ class NormalizeResult:
     with (the row's country, else the default region; null if the country was not a code)."""
     rejects: pl.DataFrame
     """`source_file, source_line, raw_value, region, reason, detail` (see `pipeline.rejects`)."""
+    distinct_values: int
+    """How many distinct (cleaned value, region) pairs the run read: far fewer than the rows."""
     distinct_parsed: int
-    """How many (value, region) pairs went to phonenumbers: the cost of the run, not the rows."""
+    """How many of those went to phonenumbers one by one (the vectorized reading left them
+    undecided): the Python cost of the run."""
 
     @property
     def rows(self) -> int:
@@ -155,17 +173,25 @@ _INVALID: dict[int, tuple[Reason, str]] = {
 
 
 def normalize(
-    frame: pl.DataFrame, *, default_region: str | None = None, mobile_only: bool = False
+    frame: pl.DataFrame,
+    *,
+    default_region: str | None = None,
+    mobile_only: bool = False,
+    _vectorized: bool = True,
 ) -> NormalizeResult:
     """Turn a raw contacts frame (`schemas.RawContacts`) into E.164 numbers and reasoned rejects.
 
     `default_region` reads national numbers on rows whose country column is empty; `mobile_only`
     rejects numbers phonenumbers types as anything but a mobile (`MOBILE_TYPES`). The valid rows
     pass the `Contacts` model before they are returned, as a last net under the parser.
+    `_vectorized=False` sends every pair to phonenumbers, for the tests and the benchmark that
+    hold the vectorized reading to phonenumbers' answers.
     """
     prepared = _prepare(frame, _check_region(default_region))
     keys = prepared.filter(pl.col(_EARLY_REASON).is_null()).select(_CLEAN, _KEY_REGION).unique()
-    outcomes = _interpret_all(keys, mobile_only)
+    decided = _interpret_vectorized(keys, mobile_only) if _vectorized else keys.clear()
+    undecided = keys.join(decided, on=[_CLEAN, _KEY_REGION], how="anti", nulls_equal=True)
+    outcomes = pl.concat([decided, _interpret_all(undecided, mobile_only)], how="diagonal")
     joined = prepared.join(
         outcomes, on=[_CLEAN, _KEY_REGION], how="left", nulls_equal=True, maintain_order="left"
     ).with_columns(
@@ -188,7 +214,8 @@ def normalize(
     return NormalizeResult(
         valid=valid,
         rejects=pl.concat([rejects.cast(REJECTS_SCHEMA), unexpected]),
-        distinct_parsed=keys.height,
+        distinct_values=keys.height,
+        distinct_parsed=undecided.height,
     )
 
 
@@ -203,20 +230,43 @@ def dedupe(
     return kept, valid.height - kept.height
 
 
-def describe_numbers(e164: pl.Series) -> pl.DataFrame:
+def describe_numbers(e164: pl.Series, *, _vectorized: bool = True) -> pl.DataFrame:
     """One row per distinct number: `phone_e164`, `region` (the number's country), `number_type`.
 
-    For enrichment (the export shows where numbers are and what kind they are), so the cost is one
-    phonenumbers call per distinct number however often each repeats.
+    For enrichment (the export shows where numbers are and what kind they are), so the cost is
+    paid once per distinct number however often each repeats: vectorized by `pipeline.numbering`,
+    and a phonenumbers call for each number it leaves undecided (`_vectorized=False`: for all).
     """
     distinct = e164.drop_nulls().unique(maintain_order=True).cast(pl.String).alias("phone_e164")
-    described = [_describe(value) for value in distinct]
-    return pl.DataFrame(
-        [
-            distinct,
-            pl.Series("region", [region for region, _ in described], dtype=pl.String),
-            pl.Series("number_type", [kind for _, kind in described], dtype=pl.String),
-        ]
+    if _vectorized:
+        parsed = numbering.parse(
+            distinct, pl.repeat(None, distinct.len(), dtype=pl.String, eager=True)
+        )
+        kinds = numbering.classify(
+            parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
+        )
+        failed = pl.col(numbering.ERROR).is_not_null()
+        described = pl.concat([parsed, kinds], how="horizontal").select(
+            pl.when(~failed).then(numbering.REGION).alias("region"),
+            pl.when(~failed)
+            .then(pl.col(numbering.NUMBER_TYPE).replace_strict(_TYPE_NAMES, default=None))
+            .alias("number_type"),
+            (failed | pl.col(numbering.NUMBER_TYPE).is_not_null()).alias("decided"),
+        )
+    else:
+        described = pl.DataFrame(
+            {"region": [None] * distinct.len(), "number_type": None, "decided": False},
+            schema={"region": pl.String, "number_type": pl.String, "decided": pl.Boolean},
+        )
+    described = described.with_columns(distinct)
+    undecided = described.filter(~pl.col("decided")).get_column("phone_e164")
+    slow = pl.DataFrame(
+        [_describe(value) for value in undecided],
+        schema={"region": pl.String, "number_type": pl.String},
+        orient="row",
+    ).with_columns(undecided)
+    return described.update(slow, on="phone_e164", include_nulls=True).select(
+        "phone_e164", "region", "number_type"
     )
 
 
@@ -328,6 +378,127 @@ def _interpret_all(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
     )
 
 
+def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
+    """What `_Reader.interpret` gives, for the keys whose every needed reading `numbering` decides.
+
+    The keys it cannot decide are left out. The readings and their order are `_readings`'; the
+    international reading of a value without `+` is only made where the national one leaves it
+    needed (no region, or a national reading that found nothing).
+    """
+    value, region = pl.col(_CLEAN), pl.col(_KEY_REGION)
+    international = value.str.starts_with("+")
+    first = _read_vectorized(keys.get_column(_CLEAN), keys.get_column(_KEY_REGION), mobile_only)
+    readings = keys.with_row_index(_INDEX).with_columns(first.to_struct(_FIRST))
+    again = readings.filter(
+        ~international & (region.is_null() | (_field(_FIRST, _DECIDED) & ~_field(_FIRST, _FOUND)))
+    ).select(_INDEX, ("+" + value.str.replace("^00", "")).alias(_CLEAN))
+    second = _read_vectorized(
+        again.get_column(_CLEAN),
+        pl.repeat(None, again.height, dtype=pl.String, eager=True),
+        mobile_only,
+    )
+    readings = readings.join(
+        again.select(_INDEX).with_columns(second.to_struct(_SECOND)), on=_INDEX, how="left"
+    )
+    no_region = {
+        "phone_e164": None,
+        _REASON: _NO_REGION.reason and _NO_REGION.reason.value,
+        _DETAIL: _NO_REGION.detail,
+    }
+    chosen = (
+        pl.when(international | (region.is_not_null() & _field(_FIRST, _FOUND)))
+        .then(pl.col(_FIRST))
+        .when(_field(_SECOND, _FOUND))
+        .then(pl.col(_SECOND))
+        .when(region.is_not_null())
+        .then(pl.col(_FIRST))
+        .otherwise(
+            pl.struct(pl.lit(text, dtype=pl.String).alias(n) for n, text in no_region.items())
+        )
+    )
+    decided = (
+        pl.when(international)
+        .then(_field(_FIRST, _DECIDED))
+        .when(region.is_not_null())
+        .then(_field(_FIRST, _DECIDED) & (_field(_FIRST, _FOUND) | _field(_SECOND, _DECIDED)))
+        .otherwise(_field(_SECOND, _DECIDED))
+    )
+    return readings.filter(decided.fill_null(False)).select(
+        _CLEAN, _KEY_REGION, chosen.struct.field(*no_region)
+    )
+
+
+def _read_vectorized(values: pl.Series, regions: pl.Series, mobile_only: bool) -> pl.DataFrame:
+    """`_Reader._read` on every (value, region) at once: `phone_e164`, the reason and detail,
+    `_FOUND` (see `_Outcome.found`) and `_DECIDED` (false where `numbering` cannot decide)."""
+    parsed = numbering.parse(values, regions)
+    country_code, national_number = (
+        parsed.get_column(numbering.COUNTRY_CODE),
+        parsed.get_column(numbering.NATIONAL_NUMBER),
+    )
+    numbers = pl.concat(
+        [parsed, numbering.classify(country_code, national_number)], how="horizontal"
+    )
+    error, code, kind = (
+        pl.col(numbering.ERROR),
+        pl.col(numbering.COUNTRY_CODE),
+        pl.col(numbering.NUMBER_TYPE),
+    )
+    valid = kind != PhoneNumberType.UNKNOWN
+    refused = valid & ~kind.is_in(list(MOBILE_TYPES)) if mobile_only else pl.lit(False)
+    accepted = valid & ~refused
+    # What the reason and detail depend on; they are written by the functions `_Reader` uses,
+    # once per distinct verdict rather than per number.
+    verdict = [
+        error,
+        pl.when(~accepted).then(code).alias(_VERDICT_CODE),
+        pl.when(refused).then(kind).alias(_VERDICT_KIND),
+        pl.when(~valid).then(numbering.POSSIBLE).alias(_VERDICT_POSSIBLE),
+    ]
+    numbers = numbers.with_columns(
+        *verdict[1:],
+        pl.when(accepted)
+        .then(pl.format("+{}{}", code, numbering.NATIONAL_NUMBER))
+        .alias("phone_e164"),
+        (accepted | refused).fill_null(False).alias(_FOUND),
+        (error.is_not_null() | kind.is_not_null()).alias(_DECIDED),
+    )
+    verdicts = (
+        numbers.filter(error.is_not_null() | pl.col(_VERDICT_CODE).is_not_null())
+        .select(pl.col(numbering.ERROR), _VERDICT_CODE, _VERDICT_KIND, _VERDICT_POSSIBLE)
+        .unique()
+    )
+    texts = [_verdict_text(*row) for row in verdicts.iter_rows()]
+    verdicts = verdicts.with_columns(
+        pl.Series(_REASON, [o.reason and o.reason.value for o in texts], dtype=pl.String),
+        pl.Series(_DETAIL, [o.detail for o in texts], dtype=pl.String),
+    )
+    return numbers.join(
+        verdicts,
+        on=[numbering.ERROR, _VERDICT_CODE, _VERDICT_KIND, _VERDICT_POSSIBLE],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    ).select("phone_e164", _REASON, _DETAIL, _FOUND, _DECIDED)
+
+
+def _verdict_text(
+    error: int | None, country_code: int | None, kind: int | None, possible: int | None
+) -> _Outcome:
+    """The reason and detail of a reading that found no usable number, as `_Reader` writes them."""
+    if error is not None:
+        return _PARSE_FAILURES[error]
+    assert country_code is not None
+    if kind is not None:
+        return _not_mobile(country_code, kind)
+    assert possible is not None
+    return _invalid(country_code, possible)
+
+
+def _field(struct: str, name: str) -> pl.Expr:
+    return pl.col(struct).struct.field(name)
+
+
 class _Reader:
     """Reads cleaned values with phonenumbers for one run.
 
@@ -368,19 +539,29 @@ class _Reader:
         return self._verdicts[key]
 
     def _judge(self, number: PhoneNumber) -> _Outcome:
-        where = f"+{number.country_code}"
         if not phonenumbers.is_valid_number(number):
-            reason, template = _INVALID[phonenumbers.is_possible_number_with_reason(number)]
-            return _Outcome(reason=reason, detail=template.format(where=where))
+            return _invalid(
+                number.country_code, phonenumbers.is_possible_number_with_reason(number)
+            )
         if self._mobile_only:
             kind = phonenumbers.number_type(number)
             if kind not in MOBILE_TYPES:
-                return _Outcome(
-                    reason=Reason.NOT_MOBILE,
-                    detail=f"a valid {where} number of type {PhoneNumberType.to_string(kind)}, "
-                    "not a mobile",
-                )
+                return _not_mobile(number.country_code, kind)
         return _Outcome(e164=phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+def _invalid(country_code: int, possible: int) -> _Outcome:
+    """Why a parsed number is not valid, from `is_possible_number_with_reason`."""
+    reason, template = _INVALID[possible]
+    return _Outcome(reason=reason, detail=template.format(where=f"+{country_code}"))
+
+
+def _not_mobile(country_code: int, kind: int) -> _Outcome:
+    return _Outcome(
+        reason=Reason.NOT_MOBILE,
+        detail=f"a valid +{country_code} number of type {PhoneNumberType.to_string(kind)}, "
+        "not a mobile",
+    )
 
 
 def _readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
@@ -389,6 +570,9 @@ def _readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
         return [(value, None)]
     international = "+" + value.removeprefix("00")
     return [(value, region), (international, None)] if region else [(international, None)]
+
+
+_TYPE_NAMES = {kind: PhoneNumberType.to_string(kind) for kind in PhoneNumberType.values()}
 
 
 def _describe(e164: str) -> tuple[str | None, str | None]:

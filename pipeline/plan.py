@@ -24,6 +24,7 @@ __all__ = [
     "check_removal_guard",
     "desired_by_group",
     "member_of",
+    "named_groups",
     "plan_group",
     "reject_rows_without_group",
 ]
@@ -207,3 +208,13 @@ def reject_rows_without_group(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Dat
         pl.lit("the group column is empty on this row").alias("detail"),
     )
     return valid.filter(~missing), rejected
+
+
+def named_groups(frame: pl.DataFrame) -> list[str]:
+    """The distinct, non-blank group names a contacts frame mentions, rejected rows included.
+
+    A group whose rows were all rejected is still a target: in mirror mode it would be emptied,
+    which is exactly what the removal guard must get to see.
+    """
+    names = frame.get_column("group").drop_nulls()
+    return sorted(names.filter(names.str.strip_chars() != "").unique().to_list())

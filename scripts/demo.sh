@@ -9,7 +9,7 @@ OUT="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/out"
 for var in SINCH_SERVICE_PLAN_ID SINCH_API_TOKEN SINCH_PROJECT_ID SINCH_KEY_ID SINCH_KEY_SECRET SINCH_BASE_URL; do
   unset "$var"
 done
-export PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_LOGGING_LEVEL=WARNING COLUMNS="${COLUMNS:-100}"
+export PREFECT_SERVER_ANALYTICS_ENABLED=false COLUMNS="${COLUMNS:-100}"
 
 # One Prefect API for the whole demo, instead of a temporary one per command.
 if [ -z "${PREFECT_API_URL:-}" ]; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -74,3 +75,22 @@ def prefect_harness_api_url() -> Iterator[str]:
 def prefect_harness(prefect_harness_api_url: str) -> str:
     """Flows in this test run against the session's temporary Prefect API."""
     return prefect_harness_api_url
+
+
+@pytest.fixture
+def sinch_env(
+    live_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> EmulatorServer:
+    """SINCH_* variables point at the live emulator's demo plan; the working directory is tmp_path
+    (where runs write their reports)."""
+    monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+    monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("SINCH_BASE_URL", live_emulator.base_url)
+    monkeypatch.chdir(tmp_path)
+    return live_emulator
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps output to the terminal (80 columns without one); CLI tests compare whole lines."""
+    monkeypatch.setenv("COLUMNS", "250")

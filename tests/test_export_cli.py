@@ -12,7 +12,7 @@ from click.testing import Result
 from test_snapshots import HOSTILE_NAMES, client_for, members_by_name, number, seed_hostile
 from typer.testing import CliRunner
 
-from flows.cli import _common, app
+from flows.cli import app
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.snapshots import (
     MatchOn,
@@ -25,23 +25,7 @@ from pipeline.snapshots import (
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich sizes its consoles at import (80 columns without a terminal); widen them so lines
-    are compared unwrapped."""
-    for console in (_common.console, _common.err_console):
-        monkeypatch.setattr(console, "_width", 250)
-
-
-@pytest.fixture
-def env_for(
-    live_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> EmulatorServer:
-    monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
-    monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("SINCH_BASE_URL", live_emulator.base_url)
-    monkeypatch.chdir(tmp_path)
-    return live_emulator
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def invoke(*args: str) -> Result:
@@ -54,16 +38,16 @@ def error_line(result: Result) -> str:
 
 
 def test_export_wipe_sync_export_round_trips_memberships(
-    env_for: EmulatorServer, prefect_harness: str, tmp_path: Path
+    sinch_env: EmulatorServer, prefect_harness: str, tmp_path: Path
 ) -> None:
-    asyncio.run(seed_hostile(env_for))
-    original = asyncio.run(members_by_name(env_for))
+    asyncio.run(seed_hostile(sinch_env))
+    original = asyncio.run(members_by_name(sinch_env))
     exported = invoke("export", "--out", "snaps", "--no-progress")
     assert exported.exit_code == 0, exported.output
     [first] = list_snapshots(tmp_path / "snaps")
     assert f"Snapshot {first.relative_to(tmp_path)}: 10 groups, 31 members" in exported.output
 
-    httpx.post(f"{env_for.base_url}/_emulator/reset").raise_for_status()
+    httpx.post(f"{sinch_env.base_url}/_emulator/reset").raise_for_status()
     restored = invoke(
         "sync",
         str(first / "members.parquet"),
@@ -76,7 +60,7 @@ def test_export_wipe_sync_export_round_trips_memberships(
     assert restored.exit_code == 0, restored.output
     named = {name: members for name, members in original.items() if name and members}
     assert (
-        asyncio.run(members_by_name(env_for)) == named
+        asyncio.run(members_by_name(sinch_env)) == named
     )  # sync restores memberships of named groups
 
     assert invoke("export", "--out", "snaps", "--no-progress").exit_code == 0
@@ -92,7 +76,7 @@ def test_export_wipe_sync_export_round_trips_memberships(
 
 
 def test_export_of_an_unknown_group_is_one_line_and_exit_1(
-    env_for: EmulatorServer, prefect_harness: str
+    sinch_env: EmulatorServer, prefect_harness: str
 ) -> None:
     result = invoke("export", "--out", "snaps", "--group", "nope", "--no-progress")
     assert result.exit_code == 1
@@ -103,15 +87,15 @@ def test_export_of_an_unknown_group_is_one_line_and_exit_1(
 
 
 def test_migrate_between_plans_and_again_changes_nothing(
-    env_for: EmulatorServer, prefect_harness: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sinch_env: EmulatorServer, prefect_harness: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    asyncio.run(seed_hostile(env_for))
+    asyncio.run(seed_hostile(sinch_env))
     monkeypatch.setenv("OLD_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
     monkeypatch.setenv("OLD_API_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("OLD_BASE_URL", env_for.base_url)
+    monkeypatch.setenv("OLD_BASE_URL", sinch_env.base_url)
     monkeypatch.setenv("NEW_SERVICE_PLAN_ID", "secondplan")
     monkeypatch.setenv("NEW_API_TOKEN", "second-token")
-    monkeypatch.setenv("NEW_BASE_URL", env_for.base_url)
+    monkeypatch.setenv("NEW_BASE_URL", sinch_env.base_url)
 
     first = invoke("migrate", "--from-env", "OLD_", "--to-env", "NEW_", "--no-progress")
     assert first.exit_code == 0, first.output
@@ -122,7 +106,7 @@ def test_migrate_between_plans_and_again_changes_nothing(
     again = invoke("migrate", "--from-env", "OLD_", "--to-env", "NEW_", "--no-progress")
     assert again.exit_code == 0, again.output
     assert "Groups: 10 already-migrated." in again.output
-    destination = client_for(env_for, "secondplan", "second-token")
+    destination = client_for(sinch_env, "secondplan", "second-token")
 
     async def count() -> int:
         async with destination as client:

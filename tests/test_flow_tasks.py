@@ -23,9 +23,13 @@ def test_server_faults_and_dropped_connections_are_retried():
 
 
 def test_errors_that_will_not_heal_are_not_retried():
-    assert not is_transient(None, None, failed(AuthenticationError(httpx.Response(401, request=REQUEST))))
+    assert not is_transient(
+        None, None, failed(AuthenticationError(httpx.Response(401, request=REQUEST)))
+    )
     bad_number = httpx.Response(
-        400, request=REQUEST, json={"code": "syntax_invalid_parameter_format", "text": "Invalid MSISDN '+1'"}
+        400,
+        request=REQUEST,
+        json={"code": "syntax_invalid_parameter_format", "text": "Invalid MSISDN '+1'"},
     )
     assert not is_transient(None, None, failed(InvalidNumberError(bad_number)))
     assert not is_transient(None, None, failed(PipelineError("bad input")))

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,10 +20,7 @@ from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps help and tables to the terminal; give it room so assertions see whole lines."""
-    monkeypatch.setenv("COLUMNS", "250")
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def number(i: int) -> str:
@@ -65,31 +61,20 @@ def test_sync_help_lists_every_option_of_the_issue():
         assert option in result.output
 
 
-@pytest.fixture
-def env_for(
-    live_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> EmulatorServer:
-    monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
-    monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("SINCH_BASE_URL", live_emulator.base_url)
-    monkeypatch.chdir(tmp_path)
-    return live_emulator
-
-
 def error_line(result) -> str:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert "Traceback" not in result.output
     return lines[-1]
 
 
-def test_a_missing_file_is_one_line_and_exit_1(env_for, prefect_harness):
+def test_a_missing_file_is_one_line_and_exit_1(sinch_env, prefect_harness):
     result = runner.invoke(app, ["sync", "nope.csv", "--group", "x", "--no-progress"])
     assert result.exit_code == 1
     assert error_line(result).startswith("Error:")
     assert "nope.csv" in result.output
 
 
-def test_no_phone_column_lists_the_columns_that_exist(env_for, prefect_harness, tmp_path):
+def test_no_phone_column_lists_the_columns_that_exist(sinch_env, prefect_harness, tmp_path):
     (tmp_path / "c.csv").write_text("name,email\nAda,ada@example.com\n")
     result = runner.invoke(
         app, ["sync", "c.csv", "--group", "x", "--no-progress"], terminal_width=300
@@ -100,7 +85,7 @@ def test_no_phone_column_lists_the_columns_that_exist(env_for, prefect_harness, 
 
 
 def test_a_wrong_token_is_an_auth_error_that_names_the_variable(
-    env_for, prefect_harness, tmp_path, monkeypatch
+    sinch_env, prefect_harness, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("SINCH_API_TOKEN", "wrong-token")
     (tmp_path / "c.csv").write_text(f"phone\n{number(1)}\n")
@@ -112,7 +97,7 @@ def test_a_wrong_token_is_an_auth_error_that_names_the_variable(
     assert "wrong-token" not in result.output
 
 
-def test_guard_trip_exits_1_with_the_numbers(env_for, prefect_harness, tmp_path):
+def test_guard_trip_exits_1_with_the_numbers(sinch_env, prefect_harness, tmp_path):
     (tmp_path / "c.csv").write_text("phone\n" + "\n".join(number(i) for i in range(10)) + "\n")
     assert runner.invoke(app, ["sync", "c.csv", "--group", "g", "--no-progress"]).exit_code == 0
     (tmp_path / "short.csv").write_text(f"phone\n{number(0)}\n")

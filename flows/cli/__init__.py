@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-# A command line wants its own output, not Prefect's run chatter, and this machine may have no
-# route to Prefect's telemetry host; both stay overridable from the environment.
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The command prints its own report and one-line errors; Prefect's console log (run chatter, and a
+# traceback for every failed task) would bury them. Run logs still reach the Prefect API. Both
+# settings stay overridable: PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO shows Prefect's log.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from flows.cli import emulator as _emulator  # noqa: F401  (registers `emulator`)

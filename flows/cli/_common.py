@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +15,14 @@ from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, Em
 from pipeline.errors import PipelineError
 from pipeline.settings import Target
 from pipeline.sinch import SinchError
+
+EnvPrefix = Annotated[
+    str,
+    typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ..."),
+]
+"""The `--env-prefix` option every command that talks to Sinch shares."""
+ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+"""The `--progress/--no-progress` option of the long-running commands."""
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -67,7 +76,8 @@ def target_session(env_prefix: str = "SINCH_") -> Iterator[Target]:
     with EmulatorServer(config) as server:
         console.print(
             f"Using the embedded Sinch emulator at {server.base_url} (state in {db_path}): "
-            f"no {env_prefix}SERVICE_PLAN_ID/{env_prefix}API_TOKEN set."
+            f"no {env_prefix}SERVICE_PLAN_ID/{env_prefix}API_TOKEN set.",
+            soft_wrap=True,
         )
         embedded = {
             f"{env_prefix}SERVICE_PLAN_ID": DEFAULT_PLAN_ID,

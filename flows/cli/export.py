@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from flows.cli._app import app
-from flows.cli._common import console, handle_errors, target_session
+from flows.cli._common import EnvPrefix, ShowProgress, console, handle_errors, target_session
 from flows.export_groups import export_groups
 from flows.migrate_groups import migrate_groups
 from pipeline.migrate import MigrationResult, require_one_source
@@ -27,11 +27,6 @@ from pipeline.snapshots import (
     latest_snapshots,
     open_snapshot,
 )
-
-EnvPrefix = Annotated[
-    str, typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ...")
-]
-ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
 
 EXPORT_EXAMPLES = """
 Examples:

@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 
 from flows.cli._app import app
-from flows.cli._common import console, fail, handle_errors, target_session
+from flows.cli._common import (
+    console,
+    fail,
+    handle_errors,
+    target_session,
+)
 from flows.sync_groups import sync_groups
 from pipeline.plan import Mode
 
