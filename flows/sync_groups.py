@@ -43,6 +43,7 @@ from pipeline.plan import (
 )
 from pipeline.rejects import write_rejects
 from pipeline.report import GroupReport, SyncReport, write_json_atomic
+from pipeline.schemas import Rejects
 from pipeline.settings import Target
 from pipeline.sinch import GroupsClient
 
@@ -281,7 +282,7 @@ async def sync_groups(
                     entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
             stats = client.stats
 
-    write_rejects(all_rejects, rejects_path)
+    write_rejects(Rejects.validate(all_rejects), rejects_path)
     run_report = SyncReport(
         sources=[str(path) for path in loaded.files],
         mode=str(mode),

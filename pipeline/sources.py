@@ -36,6 +36,7 @@ from pipeline.errors import (
     SourceNotFoundError,
     UnreadableSourceError,
 )
+from pipeline.schemas import RawContacts
 
 __all__ = [
     "DELIMITERS",
@@ -190,7 +191,7 @@ def load_contacts(
     wanted = _Wanted(phone_column, country_column, group_column)
     loaded = [_load_file(path, wanted) for path in _resolve(source)]
     return LoadResult(
-        frame=pl.concat([frame for frame, _ in loaded]),
+        frame=RawContacts.validate(pl.concat([frame for frame, _ in loaded])),
         sources=tuple(info for _, info in loaded),
     )
 
