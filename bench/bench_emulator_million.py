@@ -4,6 +4,8 @@ Starts a real EmulatorServer (uvicorn on a thread), creates a group, adds distin
 with plain httpx `POST /groups/{id}` requests of 10,000 `add` each, lists the members, checks
 the count is exact, and prints timings. The same workload at a smaller baseline size runs
 first in the same process, so the output shows whether cost per member stays flat (linear).
+Then the round trip runs again through the project's own `GroupsClient` (concurrent updates,
+`list_members` returning E.164 with `+`).
 
     python bench/bench_emulator_million.py                    # in-memory SQLite
     python bench/bench_emulator_million.py --db /tmp/emu.db   # also with a database file
@@ -12,6 +14,7 @@ first in the same process, so the output shows whether cost per member stays fla
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
@@ -22,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
+from pipeline.sinch import GroupsClient
 
 BATCH = 10_000
 GROUPS = f"/xms/v1/{DEFAULT_PLAN_ID}/groups"
@@ -101,6 +105,53 @@ def run(label: str, members: int, db_path: Path | None) -> Result:
     )
 
 
+async def run_client(label: str, members: int, db_path: Path | None) -> Result:
+    """The same round trip through the project's own client (4 updates in flight, retries on)."""
+    with EmulatorServer(EmulatorConfig(db_path=db_path)) as server:
+        async with GroupsClient(
+            service_plan_id=DEFAULT_PLAN_ID,
+            token=DEFAULT_TOKEN,
+            base_url=server.base_url,
+            max_concurrency=4,
+            timeout=120,
+        ) as client:
+            started = time.perf_counter()
+            group = await client.create_group(name="million")
+            create_s = time.perf_counter() - started
+            latencies: list[float] = []
+            window = asyncio.Semaphore(4)  # the client's own bound: time requests, not queueing
+
+            async def add(offset: int) -> None:
+                async with window:
+                    sent = time.perf_counter()
+                    await client.update_group(
+                        group.id, add=numbers(offset, min(BATCH, members - offset))
+                    )
+                    latencies.append(time.perf_counter() - sent)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(add(offset) for offset in range(0, members, BATCH)))
+            add_s = time.perf_counter() - started
+            started = time.perf_counter()
+            listed = await client.list_members(group.id)
+            fetch_s = time.perf_counter() - started
+            size = (await client.get_group(group.id)).size
+    if not (len(listed) == len(set(listed)) == size == members) or not listed[0].startswith("+"):
+        sys.exit(f"{label}: expected {members} members, listed {len(listed)}, size {size}")
+    ordered = sorted(latencies)
+    return Result(
+        label,
+        members,
+        create_s,
+        add_s,
+        statistics.median(ordered) * 1e3,
+        ordered[int(len(ordered) * 0.95) - 1] * 1e3,
+        0,
+        fetch_s,
+        sum(len(m) + 3 for m in listed),
+    )
+
+
 def report(results: list[Result]) -> str:
     """A fixed-width table, then the scaling of each large run against its baseline."""
     header = (
@@ -144,6 +195,9 @@ def main() -> None:
                     Path(f"{db_path}{suffix}").unlink(missing_ok=True)
             print(f"running {name} {members:,} ...", file=sys.stderr, flush=True)
             results.append(run(f"{name} {members // 1000:,}k", members, db_path))
+    for members in (args.baseline, args.members):
+        print(f"running client {members:,} ...", file=sys.stderr, flush=True)
+        results.append(asyncio.run(run_client(f"client {members // 1000:,}k", members, None)))
     print(report(results))
 
 
