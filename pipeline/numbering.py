@@ -69,6 +69,9 @@ REGION = "region"
 NUMBER_TYPE = "number_type"
 POSSIBLE = "possible"
 
+_PARSE_OUTPUT = {COUNTRY_CODE: pl.Int32, NATIONAL_NUMBER: pl.String, ERROR: pl.Int8}
+_CLASSIFY_OUTPUT = {REGION: pl.String, NUMBER_TYPE: pl.Int8, POSSIBLE: pl.Int8}
+
 # Working columns.
 _INDEX = "__index"
 _VALUE = "__value"
@@ -104,6 +107,8 @@ _TOKEN = re.compile(r"\\d|\[(?:\\d|\d(?:-\d)?)+\]|\d|\(\?:|[()|?*+$]|\{\d+(?:,\d
 _COUNTRY_CODE_PREFIX = "^(?:{})".format(
     "|".join(sorted(map(str, COUNTRY_CODE_TO_REGION_CODE), key=len))
 )
+# Groups from this many rows up run as a lazy query (see `_apply`).
+_LAZY_FROM_ROWS = 10_000
 _MAIN_REGIONS = {code: regions[0] for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()}
 
 
@@ -115,6 +120,8 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
     national_number` is the E.164 form) where it parses; `error` (a `NumberParseException` error
     type) where phonenumbers would raise; all three null where undecided.
     """
+    if values.is_empty():
+        return pl.DataFrame(schema=_PARSE_OUTPUT)
     value, region = pl.col(_VALUE), pl.col(_REGION)
     international = value.str.starts_with("+")
     frame = (
@@ -143,7 +150,7 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
                 frame.filter(decided & ~international),
                 [_REGION],
                 _SPLIT_SCHEMA,
-                lambda key: _split_national(_region_plan(key[0])),
+                _split_national,
             ),
         ],
         how="diagonal",
@@ -156,7 +163,7 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
                 split.filter(pending),
                 [COUNTRY_CODE, _META_REGION],
                 _PARSED_SCHEMA,
-                lambda key: _strip_for_parsing(_plan(key[0], key[1])),
+                _strip_for_parsing,
             ),
         ],
         how="diagonal",
@@ -177,27 +184,43 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
     `number_type` the same helper) and `possible` (a `ValidationResult`); all three null where
     undecided.
     """
+    if country_codes.is_empty():
+        return pl.DataFrame(schema=_CLASSIFY_OUTPUT)
     frame = pl.DataFrame(
         [
             country_codes.cast(pl.Int32).alias(COUNTRY_CODE),
             national_numbers.cast(pl.String).alias(NATIONAL_NUMBER),
         ]
     ).with_row_index(_INDEX)
-    located = _apply(frame, [COUNTRY_CODE], _LOCATED_SCHEMA, lambda key: _locate(key[0]))
-    # Numbers placed by a region's leading digits still need that region's type.
-    pending = pl.col(_DECIDED) & pl.col(NUMBER_TYPE).is_null()
+    decided = pl.col(_DECIDED)
+    # Most numbers are in their code's main region, so the other regions that share the code are
+    # only tried on the numbers that are not; and a region found by its leading digits (no type
+    # test) types its numbers last.
+    located = _apply(frame, [COUNTRY_CODE], _LOCATED_SCHEMA, _locate)
+    elsewhere = decided & pl.col(REGION).is_null() & pl.col(NUMBER_TYPE).is_null()
+    located = pl.concat(
+        [
+            located.filter(~elsewhere),
+            _apply(
+                located.filter(elsewhere),
+                [COUNTRY_CODE],
+                {REGION: pl.String, NUMBER_TYPE: pl.Int8},
+                _locate_elsewhere,
+            ),
+        ]
+    )
+    untyped = decided & pl.col(NUMBER_TYPE).is_null()
     typed = pl.concat(
         [
-            located.filter(~pending),
+            located.filter(~untyped),
             _apply(
-                located.filter(pending),
+                located.filter(untyped),
                 [COUNTRY_CODE, REGION],
                 {NUMBER_TYPE: pl.Int8},
-                lambda key: _type_in(_plan(key[0], key[1])),
+                _type_in,
             ),
         ]
     ).sort(_INDEX)
-    decided = pl.col(_DECIDED)
     return typed.select(
         pl.when(decided).then(REGION).alias(REGION),
         pl.when(decided).then(NUMBER_TYPE).alias(NUMBER_TYPE),
@@ -387,8 +410,10 @@ def _split_international(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _split_national(plan: _Plan | None) -> dict[str, pl.Expr]:
+@cache
+def _split_national(region: str | None) -> dict[str, pl.Expr]:
     """Digits read in a region: `_maybe_extract_country_code` with the region's metadata."""
+    plan = _region_plan(region)
     if plan is None:
         return {_DECIDED: pl.lit(False)}
     digits = pl.col(_DIGITS)
@@ -418,8 +443,10 @@ def _split_national(plan: _Plan | None) -> dict[str, pl.Expr]:
     }
 
 
-def _strip_for_parsing(plan: _Plan | None) -> dict[str, pl.Expr]:
+@cache
+def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Expr]:
     """The rest of `parse` once the country code is known: the national prefix and the lengths."""
+    plan = _plan(country_code, region)
     if plan is None:
         return {_DECIDED: pl.lit(False)}
     number = pl.col(_NUMBER)
@@ -468,39 +495,75 @@ _LOCATED_SCHEMA = {
 }
 
 
+@cache
 def _locate(country_code: int | None) -> dict[str, pl.Expr]:
-    """`region_code_for_number` (`_region_code_for_number_from_list` where regions share the
-    code: the first whose leading digits or numbers match), the type where that test gave it,
-    and `is_possible_number_with_reason`, which reads the lengths of the code's main region."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0, ())
-    plans = [_plan(country_code, region) for region in regions] if country_code else []
-    if not plans or None in plans:
+    """`region_code_for_number` as far as the code's main region goes, and
+    `is_possible_number_with_reason`, which reads the main region's lengths.
+
+    A code of one region is that region's, valid or not. Where regions share the code
+    (`_region_code_for_number_from_list`) the main region takes the number if its leading digits
+    or its number types match it; numbers it does not take are left with no region and no type
+    for `_locate_elsewhere`.
+    """
+    plans = _plans(country_code)
+    if not plans:
         return {_DECIDED: pl.lit(False)}
     number = pl.col(NATIONAL_NUMBER)
-    possible = number.str.len_bytes().replace_strict(dict(plans[0].length_results), default=None)
-    decided = {POSSIBLE: possible, _DECIDED: pl.lit(True)}
-    if len(regions) == 1:
-        return {REGION: pl.lit(regions[0]), NUMBER_TYPE: _number_type(number, plans[0]), **decided}
+    (main, plan), *others = plans
+    possible = number.str.len_bytes().replace_strict(dict(plan.length_results), default=None)
+    if not others:
+        region, kind = pl.lit(main), _number_type(number, plan)
+    else:
+        region, kind = _first_region([(main, plan)], pl.lit(None))
+    return {REGION: region, NUMBER_TYPE: kind, POSSIBLE: possible, _DECIDED: pl.lit(True)}
+
+
+@cache
+def _locate_elsewhere(country_code: int | None) -> dict[str, pl.Expr]:
+    """The rest of `_region_code_for_number_from_list`: the other regions, in their order."""
+    region, kind = _first_region(_plans(country_code)[1:], pl.lit(PhoneNumberType.UNKNOWN))
+    return {REGION: region, NUMBER_TYPE: kind}
+
+
+def _plans(country_code: int | None) -> list[tuple[str, _Plan]]:
+    """The code's regions (main first) with their plans; none if any region's is unusable (or
+    the code is none: a number left unparsed)."""
+    if country_code is None:
+        return []
+    plans = []
+    for region in COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        plan = _plan(country_code, region)
+        if plan is None:
+            return []
+        plans.append((region, plan))
+    return plans
+
+
+def _first_region(candidates: list[tuple[str, _Plan]], missed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The first candidate whose leading digits match (its type to come, so null) or that
+    types the number (that type); no region and `missed` for the type if none does."""
+    number = pl.col(NATIONAL_NUMBER)
     region: pl.Expr = pl.lit(None, dtype=pl.String)
-    kind: pl.Expr = pl.lit(PhoneNumberType.UNKNOWN)
-    # Built from the last region back, so the first that matches comes out on top.
-    for name, plan in reversed(list(zip(regions, plans, strict=True))):
-        assert plan is not None
+    kind = missed
+    # Built from the last candidate back, so that the first that matches is outermost.
+    for name, plan in reversed(candidates):
         if plan.leading_digits is not None:
             here = number.str.contains(plan.leading_digits)
-            region = pl.when(here).then(pl.lit(name)).otherwise(region)
-            kind = pl.when(here).then(None).otherwise(kind)
+            found: pl.Expr = pl.lit(None)
         else:
             found = _number_type(number, plan)
             here = found != PhoneNumberType.UNKNOWN
-            region = pl.when(here).then(pl.lit(name)).otherwise(region)
-            kind = pl.when(here).then(found).otherwise(kind)
-    return {REGION: region, NUMBER_TYPE: kind, **decided}
+        region = pl.when(here).then(pl.lit(name)).otherwise(region)
+        kind = pl.when(here).then(found).otherwise(kind)
+    return region, kind
 
 
-def _type_in(plan: _Plan | None) -> dict[str, pl.Expr]:
-    """`number_type` of a number placed in a region by its leading digits."""
-    return {} if plan is None else {NUMBER_TYPE: _number_type(pl.col(NATIONAL_NUMBER), plan)}
+@cache
+def _type_in(country_code: int, region: str | None) -> dict[str, pl.Expr]:
+    """`number_type` of the numbers a region took by their leading digits."""
+    plan = _plan(country_code, region)
+    assert plan is not None, "`_locate` places numbers only where every region's plan exists"
+    return {NUMBER_TYPE: _number_type(pl.col(NATIONAL_NUMBER), plan)}
 
 
 def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
@@ -550,27 +613,31 @@ def _apply(
     frame: pl.DataFrame,
     by: list[str],
     schema: Mapping[str, pl.DataType | type[pl.DataType]],
-    build: Callable[[tuple[object, ...]], Mapping[str, pl.Expr]],
+    build: Callable[..., Mapping[str, pl.Expr]],
 ) -> pl.DataFrame:
-    """Set `schema`'s columns, built per group of `by` from that group's own metadata.
+    """Set `schema`'s columns, built by `build(*key)` per group of `by` from its own metadata.
 
     Running each group's expressions on that group alone keeps the work per number to the
     patterns of its own region, where a `when(code == ...)` chain would run every region's
-    patterns on every number. The groups run as one lazy query: in parallel, and with the
-    subexpressions the steps share (a stripped number, a pattern test) computed once. Columns a
-    build leaves out are null.
+    patterns on every number. Large groups run as one lazy query, in parallel and with the
+    subexpressions a step shares (a stripped number, a pattern test) computed once; small ones
+    run eagerly, since that optimisation costs milliseconds per group, more than computing the
+    shared tests twice on a few rows. Columns a build leaves out are null.
     """
-    parts = []
+    done, large = [], []
     for key, part in frame.partition_by(by, as_dict=True).items():
-        built = build(key)
-        parts.append(
-            part.lazy().with_columns(
-                built.get(name, pl.lit(None)).cast(dtype).alias(name)
-                for name, dtype in schema.items()
-            )
-        )
-    if not parts:
+        built = build(*key)
+        columns = [
+            built.get(name, pl.lit(None)).cast(dtype).alias(name) for name, dtype in schema.items()
+        ]
+        if part.height < _LAZY_FROM_ROWS:
+            done.append(part.with_columns(columns))
+        else:
+            large.append(part.lazy().with_columns(columns))
+    if large:
+        done.append(pl.concat(large).collect())
+    if not done:
         return frame.with_columns(
             pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items()
         )
-    return pl.concat(parts).collect()
+    return pl.concat(done)

@@ -65,7 +65,7 @@ _EARLY_DETAIL = "__early_detail"
 _REASON = "__reason"
 _DETAIL = "__detail"
 _INDEX = "__index"
-_FIRST = "__first"
+_FIRST = "__first"  # column prefixes: the national or only reading, and the international one
 _SECOND = "__second"
 _FOUND = "__found"
 _DECIDED = "__decided"
@@ -184,8 +184,8 @@ def normalize(
     `default_region` reads national numbers on rows whose country column is empty; `mobile_only`
     rejects numbers phonenumbers types as anything but a mobile (`MOBILE_TYPES`). The valid rows
     pass the `Contacts` model before they are returned, as a last net under the parser.
-    `_vectorized=False` sends every pair to phonenumbers, for the tests and the benchmark that
-    hold the vectorized reading to phonenumbers' answers.
+    `_vectorized=False` sends every pair to phonenumbers one by one: for the tests and the
+    benchmark that hold the vectorized reading (`_interpret_vectorized`) to phonenumbers.
     """
     prepared = _prepare(frame, _check_region(default_region))
     keys = prepared.filter(pl.col(_EARLY_REASON).is_null()).select(_CLEAN, _KEY_REGION).unique()
@@ -234,32 +234,20 @@ def describe_numbers(e164: pl.Series, *, _vectorized: bool = True) -> pl.DataFra
     """One row per distinct number: `phone_e164`, `region` (the number's country), `number_type`.
 
     For enrichment (the export shows where numbers are and what kind they are), so the cost is
-    paid once per distinct number however often each repeats: vectorized by `pipeline.numbering`,
-    and a phonenumbers call for each number it leaves undecided (`_vectorized=False`: for all).
+    paid once per distinct number however often each repeats: `numbering` describes them all at
+    once, and phonenumbers the few it leaves undecided (all of them with `_vectorized=False`).
     """
     distinct = e164.drop_nulls().unique(maintain_order=True).cast(pl.String).alias("phone_e164")
-    if _vectorized:
-        parsed = numbering.parse(
-            distinct, pl.repeat(None, distinct.len(), dtype=pl.String, eager=True)
+    described = (
+        _describe_vectorized(distinct)
+        if _vectorized
+        else distinct.to_frame().with_columns(
+            pl.lit(None, dtype=pl.String).alias("region"),
+            pl.lit(None, dtype=pl.String).alias("number_type"),
+            pl.lit(False).alias(_DECIDED),
         )
-        kinds = numbering.classify(
-            parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
-        )
-        failed = pl.col(numbering.ERROR).is_not_null()
-        described = pl.concat([parsed, kinds], how="horizontal").select(
-            pl.when(~failed).then(numbering.REGION).alias("region"),
-            pl.when(~failed)
-            .then(pl.col(numbering.NUMBER_TYPE).replace_strict(_TYPE_NAMES, default=None))
-            .alias("number_type"),
-            (failed | pl.col(numbering.NUMBER_TYPE).is_not_null()).alias("decided"),
-        )
-    else:
-        described = pl.DataFrame(
-            {"region": [None] * distinct.len(), "number_type": None, "decided": False},
-            schema={"region": pl.String, "number_type": pl.String, "decided": pl.Boolean},
-        )
-    described = described.with_columns(distinct)
-    undecided = described.filter(~pl.col("decided")).get_column("phone_e164")
+    )
+    undecided = described.filter(~pl.col(_DECIDED)).get_column("phone_e164")
     slow = pl.DataFrame(
         [_describe(value) for value in undecided],
         schema={"region": pl.String, "number_type": pl.String},
@@ -287,24 +275,40 @@ def _prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
     region_text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
     given = region_text.is_not_null() & (region_text != "")
     known = region_text.is_in(_SUPPORTED_REGIONS)
-    region = pl.when(given & known).then(region_text).when(~given).then(pl.lit(default_region))
-    text = (
-        pl.col("phone_raw")
-        .str.normalize("NFKC")
-        .str.strip_chars()
-        .str.replace(_TEL_PREFIX, "")
-        .str.strip_chars()
+    region = (
+        pl.when(given & known)
+        .then(region_text)
+        .when(~given)
+        .then(pl.lit(default_region))
+        .cast(pl.String)
     )
-    prepared = frame.with_columns(text.alias(_TEXT), region.cast(pl.String).alias(_REGION))
-    dials_00 = _regions_dialling_00(prepared.get_column(_REGION).drop_nulls().unique())
+    text = pl.col(_TEXT).str.strip_chars().str.replace(_TEL_PREFIX, "").str.strip_chars()
+    dials_00 = _regions_dialling_00(frame.select(region.drop_nulls().unique()).to_series())
     clean = _clean(pl.col(_TEXT), pl.col(_REGION).is_null() | pl.col(_REGION).is_in(dials_00))
-    prepared = prepared.with_columns(clean.alias(_CLEAN))
     # With a country code the region changes nothing, so leaving it out of the key merges rows.
     national = ~pl.col(_CLEAN).str.starts_with("+")
-    return prepared.with_columns(
-        pl.when(national).then(pl.col(_REGION)).alias(_KEY_REGION),
-        *_early_rejects(pl.col(_TEXT), pl.col(_CLEAN), bad_region=given & ~known & national),
+    # Lazy, so that the tests the early rejects share (see `_early_rejects`) run once.
+    return (
+        frame.with_columns(_nfkc(frame.get_column("phone_raw")).alias(_TEXT))
+        .lazy()
+        .with_columns(text.alias(_TEXT), region.alias(_REGION))
+        .with_columns(clean.alias(_CLEAN))
+        .with_columns(
+            pl.when(national).then(pl.col(_REGION)).alias(_KEY_REGION),
+            *_early_rejects(pl.col(_TEXT), pl.col(_CLEAN), bad_region=given & ~known & national),
+        )
+        .collect()
     )
+
+
+def _nfkc(values: pl.Series) -> pl.Series:
+    """NFKC-fold (full-width digits and plus, odd spaces) the values that are not plain ASCII.
+
+    ASCII text is NFKC already, and folding every value would cost more than the rest of the
+    cleaning together; a value is ASCII exactly when it has as many bytes as characters.
+    """
+    folded = (values.str.len_bytes() != values.str.len_chars()).arg_true()
+    return values.clone().scatter(folded, values.gather(folded).str.normalize("NFKC"))
 
 
 def _clean(text: pl.Expr, exit_code_is_00: pl.Expr) -> pl.Expr:
@@ -388,9 +392,12 @@ def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame
     value, region = pl.col(_CLEAN), pl.col(_KEY_REGION)
     international = value.str.starts_with("+")
     first = _read_vectorized(keys.get_column(_CLEAN), keys.get_column(_KEY_REGION), mobile_only)
-    readings = keys.with_row_index(_INDEX).with_columns(first.to_struct(_FIRST))
+    readings = pl.concat(
+        [keys.with_row_index(_INDEX), first.select(pl.all().name.prefix(_FIRST))],
+        how="horizontal",
+    )
     again = readings.filter(
-        ~international & (region.is_null() | (_field(_FIRST, _DECIDED) & ~_field(_FIRST, _FOUND)))
+        ~international & (region.is_null() | (pl.col(_FIRST + _DECIDED) & ~pl.col(_FIRST + _FOUND)))
     ).select(_INDEX, ("+" + value.str.replace("^00", "")).alias(_CLEAN))
     second = _read_vectorized(
         again.get_column(_CLEAN),
@@ -398,33 +405,41 @@ def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame
         mobile_only,
     )
     readings = readings.join(
-        again.select(_INDEX).with_columns(second.to_struct(_SECOND)), on=_INDEX, how="left"
+        pl.concat(
+            [again.select(_INDEX), second.select(pl.all().name.prefix(_SECOND))],
+            how="horizontal",
+        ),
+        on=_INDEX,
+        how="left",
     )
-    no_region = {
-        "phone_e164": None,
-        _REASON: _NO_REGION.reason and _NO_REGION.reason.value,
-        _DETAIL: _NO_REGION.detail,
-    }
-    chosen = (
-        pl.when(international | (region.is_not_null() & _field(_FIRST, _FOUND)))
-        .then(pl.col(_FIRST))
-        .when(_field(_SECOND, _FOUND))
-        .then(pl.col(_SECOND))
-        .when(region.is_not_null())
-        .then(pl.col(_FIRST))
-        .otherwise(
-            pl.struct(pl.lit(text, dtype=pl.String).alias(n) for n, text in no_region.items())
+
+    def chosen(column: str, no_region: str | None) -> pl.Expr:
+        """The first reading that finds a number, else the national reading's failure, else
+        (no region to read a national number in) `_NO_REGION`."""
+        return (
+            pl.when(international | (region.is_not_null() & pl.col(_FIRST + _FOUND)))
+            .then(pl.col(_FIRST + column))
+            .when(pl.col(_SECOND + _FOUND))
+            .then(pl.col(_SECOND + column))
+            .when(region.is_not_null())
+            .then(pl.col(_FIRST + column))
+            .otherwise(pl.lit(no_region, dtype=pl.String))
+            .alias(column)
         )
-    )
+
     decided = (
         pl.when(international)
-        .then(_field(_FIRST, _DECIDED))
+        .then(pl.col(_FIRST + _DECIDED))
         .when(region.is_not_null())
-        .then(_field(_FIRST, _DECIDED) & (_field(_FIRST, _FOUND) | _field(_SECOND, _DECIDED)))
-        .otherwise(_field(_SECOND, _DECIDED))
+        .then(pl.col(_FIRST + _DECIDED) & (pl.col(_FIRST + _FOUND) | pl.col(_SECOND + _DECIDED)))
+        .otherwise(pl.col(_SECOND + _DECIDED))
     )
     return readings.filter(decided.fill_null(False)).select(
-        _CLEAN, _KEY_REGION, chosen.struct.field(*no_region)
+        _CLEAN,
+        _KEY_REGION,
+        chosen("phone_e164", None),
+        chosen(_REASON, _NO_REGION.reason and _NO_REGION.reason.value),
+        chosen(_DETAIL, _NO_REGION.detail),
     )
 
 
@@ -432,13 +447,10 @@ def _read_vectorized(values: pl.Series, regions: pl.Series, mobile_only: bool) -
     """`_Reader._read` on every (value, region) at once: `phone_e164`, the reason and detail,
     `_FOUND` (see `_Outcome.found`) and `_DECIDED` (false where `numbering` cannot decide)."""
     parsed = numbering.parse(values, regions)
-    country_code, national_number = (
-        parsed.get_column(numbering.COUNTRY_CODE),
-        parsed.get_column(numbering.NATIONAL_NUMBER),
+    kinds = numbering.classify(
+        parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
     )
-    numbers = pl.concat(
-        [parsed, numbering.classify(country_code, national_number)], how="horizontal"
-    )
+    numbers = pl.concat([parsed, kinds], how="horizontal")
     error, code, kind = (
         pl.col(numbering.ERROR),
         pl.col(numbering.COUNTRY_CODE),
@@ -449,14 +461,10 @@ def _read_vectorized(values: pl.Series, regions: pl.Series, mobile_only: bool) -
     accepted = valid & ~refused
     # What the reason and detail depend on; they are written by the functions `_Reader` uses,
     # once per distinct verdict rather than per number.
-    verdict = [
-        error,
+    numbers = numbers.with_columns(
         pl.when(~accepted).then(code).alias(_VERDICT_CODE),
         pl.when(refused).then(kind).alias(_VERDICT_KIND),
         pl.when(~valid).then(numbering.POSSIBLE).alias(_VERDICT_POSSIBLE),
-    ]
-    numbers = numbers.with_columns(
-        *verdict[1:],
         pl.when(accepted)
         .then(pl.format("+{}{}", code, numbering.NATIONAL_NUMBER))
         .alias("phone_e164"),
@@ -493,10 +501,6 @@ def _verdict_text(
         return _not_mobile(country_code, kind)
     assert possible is not None
     return _invalid(country_code, possible)
-
-
-def _field(struct: str, name: str) -> pl.Expr:
-    return pl.col(struct).struct.field(name)
 
 
 class _Reader:
@@ -573,6 +577,23 @@ def _readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
 
 
 _TYPE_NAMES = {kind: PhoneNumberType.to_string(kind) for kind in PhoneNumberType.values()}
+
+
+def _describe_vectorized(e164: pl.Series) -> pl.DataFrame:
+    """`_describe` for every number at once, with `_DECIDED` false where `numbering` cannot."""
+    parsed = numbering.parse(e164, pl.repeat(None, e164.len(), dtype=pl.String, eager=True))
+    kinds = numbering.classify(
+        parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
+    )
+    failed = pl.col(numbering.ERROR).is_not_null()
+    return pl.concat([e164.to_frame(), parsed, kinds], how="horizontal").select(
+        "phone_e164",
+        pl.when(~failed).then(numbering.REGION).alias("region"),
+        pl.when(~failed)
+        .then(pl.col(numbering.NUMBER_TYPE).replace_strict(_TYPE_NAMES, default=None))
+        .alias("number_type"),
+        (failed | pl.col(numbering.NUMBER_TYPE).is_not_null()).alias(_DECIDED),
+    )
 
 
 def _describe(e164: str) -> tuple[str | None, str | None]:

@@ -206,8 +206,13 @@ def test_empty_frame_normalizes_to_empty_frames() -> None:
     assert result.rejects.schema == REJECTS_SCHEMA
 
 
+@pytest.mark.parametrize(
+    ("vectorized", "parsed"),
+    [(False, ["+447400123456", "07400123456"]), (True, [])],
+    ids=["phonenumbers", "vectorized"],
+)
 def test_phonenumbers_runs_once_per_distinct_value_not_per_row(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, vectorized: bool, parsed: list[str]
 ) -> None:
     calls: list[str] = []
     real_parse = phonenumbers.parse
@@ -224,14 +229,39 @@ def test_phonenumbers_runs_once_per_distinct_value_not_per_row(
     result = normalize(
         raw(spellings * 500 + international * 2, [None] * 2000 + ["US", "DE", "FR", None]),
         default_region="GB",
+        _vectorized=vectorized,
     )
 
     assert result.valid_count == 2004
-    assert sorted(calls) == ["+447400123456", "07400123456"]
-    assert result.distinct_parsed == 2
+    assert sorted(calls) == parsed
+    assert result.distinct_values == 2
+    assert result.distinct_parsed == len(parsed)
+
+
+def test_phonenumbers_reads_only_what_the_vectorized_reading_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, str | None]] = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(number: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        calls.append((number, region))
+        return real_parse(number, region)
+
+    monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
+    # Australia's exit code 0011 is not 00, so the cleaning leaves it; reading it is left to
+    # phonenumbers, which strips it as an exit code.
+    values = ["0011 44 7400 123456", "+44 7400 123456", "07400 123456"] * 3
+
+    result = normalize(raw(values, ["AU", None, "GB"] * 3))
+
+    assert result.valid.get_column("phone_e164").unique().to_list() == ["+447400123456"]
+    assert calls == [("0011447400123456", "AU")]
+    assert (result.distinct_values, result.distinct_parsed) == (3, 1)
 
 
 def test_spellings_of_one_number_are_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By phonenumbers, when it reads them (here all of them)."""
     validated: list[phonenumbers.PhoneNumber] = []
     real_is_valid = phonenumbers.is_valid_number
 
@@ -242,7 +272,9 @@ def test_spellings_of_one_number_are_validated_once(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(phones.phonenumbers, "is_valid_number", counting_is_valid)
 
     result = normalize(
-        raw(["07400 123456", "+447400123456", "447400123456.0"]), default_region="GB"
+        raw(["07400 123456", "+447400123456", "447400123456.0"]),
+        default_region="GB",
+        _vectorized=False,
     )
 
     assert result.distinct_parsed == 3
@@ -254,7 +286,8 @@ def test_output_that_breaks_the_contacts_schema_becomes_a_reject(
 ) -> None:
     monkeypatch.setattr(phones.phonenumbers, "format_number", lambda number, fmt: "+0broken")
 
-    result = normalize(raw(["07400 123456"]), default_region="GB")
+    # Breaking phonenumbers breaks only what phonenumbers reads: all of it, here.
+    result = normalize(raw(["07400 123456"]), default_region="GB", _vectorized=False)
 
     assert result.valid.height == 0
     assert result.rejects.get_column("reason").to_list() == ["invalid_number"]
@@ -290,8 +323,11 @@ def test_dedupe_by_number_alone_ignores_groups() -> None:
     assert dedupe(valid, by=["phone_e164"])[1] == 1
 
 
+@pytest.mark.parametrize(
+    ("vectorized", "parses"), [(False, 3), (True, 0)], ids=["phonenumbers", "vectorized"]
+)
 def test_describe_numbers_gives_country_and_type_once_per_distinct_number(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, vectorized: bool, parses: int
 ) -> None:
     calls: list[str] = []
     real_parse = phonenumbers.parse
@@ -303,14 +339,14 @@ def test_describe_numbers_gives_country_and_type_once_per_distinct_number(
     monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
     numbers = pl.Series(["+447400123456", "+12015550123", None, "+447400123456", "+442079460958"])
 
-    described = describe_numbers(numbers)
+    described = describe_numbers(numbers, _vectorized=vectorized)
 
     assert described.rows() == [
         ("+447400123456", "GB", "MOBILE"),
         ("+12015550123", "US", "FIXED_LINE_OR_MOBILE"),
         ("+442079460958", "GB", "FIXED_LINE"),
     ]
-    assert len(calls) == 3
+    assert len(calls) == parses
 
 
 # --- the round-trip property --------------------------------------------------------------------
