@@ -133,6 +133,7 @@ def sync(
         console.print(f"Note: {note}")
     console.print(result.rows_table())
     console.print(result.groups_table())
-    console.print(f"Report: {result.report_path}  Rejects: {result.rejects_path}")
+    console.print(f"Report: {result.report_path}", soft_wrap=True)
+    console.print(f"Rejects: {result.rejects_path}", soft_wrap=True)
     if not result.ok:
         raise fail("the live membership differs from the plan after applying; see the report")
