@@ -68,7 +68,7 @@ async def test_retry_after_beyond_the_time_budget_gives_up_at_once(recorder: Rec
         with pytest.raises(RateLimitedError) as caught:
             await sinch.list_groups()
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # obeying Retry-After would take 100 s
     assert caught.value.retry_after == 100
     assert caught.value.__notes__[0].startswith("gave up after 1 attempt in")
 
@@ -117,7 +117,7 @@ async def test_retrying_stops_at_the_total_time_budget(recorder: Recorder) -> No
         with pytest.raises(ServerError):
             await sinch.list_groups()
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # 1000 attempts would take 50 s
     assert sinch.stats.requests < 50
 
 
