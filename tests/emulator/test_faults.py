@@ -38,7 +38,7 @@ async def test_latency_delays_sinch_routes_only(client_for: ClientFactory) -> No
         control = time.perf_counter() - started
 
     assert delayed >= 0.2
-    assert control < 0.1
+    assert control < 0.2  # less than the injected latency: /_emulator routes are never delayed
 
 
 async def test_rate_limit_answers_429_with_retry_after(
