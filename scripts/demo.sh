@@ -43,5 +43,7 @@ step $BIN/sinch-groups groups
 first=$(ls -d "$OUT"/snapshots/snapshot_at=* | sort | head -n 1)
 last=$(ls -d "$OUT"/snapshots/snapshot_at=* | sort | tail -n 1)
 step $BIN/sinch-groups diff "$first" "$last"
+# A snapshot is a sync input: this is how a backup is restored (a dry run here: nothing changed).
+step $BIN/sinch-groups sync "$last/members.parquet" --group-column group_name --mode mirror --dry-run --no-progress
 echo
 echo "Done. Snapshots, rejects and reports are under $OUT and ./sinch-groups-runs/."
