@@ -292,7 +292,7 @@ async def sync_groups(
         rows_read=loaded.rows,
         rows_valid=valid.height,
         rows_rejected=all_rejects.height,
-        duplicates=valid.height - valid.unique(["group", "phone_e164"]).height,
+        duplicates=phones.dedupe(valid)[1],
         rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),
         suppression_numbers=suppressed.len(),
         suppressed=sum(g.suppressed_skipped + g.suppressed_removed for g in group_reports.values()),

@@ -156,17 +156,8 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
         how="diagonal",
     )
     pending = decided & pl.col(ERROR).is_null()
-    parsed = pl.concat(
-        [
-            split.filter(~pending),
-            _apply(
-                split.filter(pending),
-                [COUNTRY_CODE, _META_REGION],
-                _PARSED_SCHEMA,
-                _strip_for_parsing,
-            ),
-        ],
-        how="diagonal",
+    parsed = _apply_where(
+        split, pending, [COUNTRY_CODE, _META_REGION], _PARSED_SCHEMA, _strip_for_parsing
     ).sort(_INDEX)
     return parsed.select(
         pl.when(pending).then(COUNTRY_CODE).alias(COUNTRY_CODE),
@@ -198,28 +189,16 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
     # test) types its numbers last.
     located = _apply(frame, [COUNTRY_CODE], _LOCATED_SCHEMA, _locate)
     elsewhere = decided & pl.col(REGION).is_null() & pl.col(NUMBER_TYPE).is_null()
-    located = pl.concat(
-        [
-            located.filter(~elsewhere),
-            _apply(
-                located.filter(elsewhere),
-                [COUNTRY_CODE],
-                {REGION: pl.String, NUMBER_TYPE: pl.Int8},
-                _locate_elsewhere,
-            ),
-        ]
+    located = _apply_where(
+        located,
+        elsewhere,
+        [COUNTRY_CODE],
+        {REGION: pl.String, NUMBER_TYPE: pl.Int8},
+        _locate_elsewhere,
     )
     untyped = decided & pl.col(NUMBER_TYPE).is_null()
-    typed = pl.concat(
-        [
-            located.filter(~untyped),
-            _apply(
-                located.filter(untyped),
-                [COUNTRY_CODE, REGION],
-                {NUMBER_TYPE: pl.Int8},
-                _type_in,
-            ),
-        ]
+    typed = _apply_where(
+        located, untyped, [COUNTRY_CODE, REGION], {NUMBER_TYPE: pl.Int8}, _type_in
     ).sort(_INDEX)
     return typed.select(
         pl.when(decided).then(REGION).alias(REGION),
@@ -607,6 +586,23 @@ def _matches(number: pl.Expr, desc: _Desc | None) -> pl.Expr:
 
 def _prefixed(number: pl.Expr, pattern: str | None) -> pl.Expr:
     return pl.lit(False) if pattern is None else number.str.contains(pattern)
+
+
+def _apply_where(
+    frame: pl.DataFrame,
+    needed: pl.Expr,
+    by: list[str],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    build: Callable[..., Mapping[str, pl.Expr]],
+) -> pl.DataFrame:
+    """`_apply` on the rows where `needed` holds; the other rows pass through unchanged.
+
+    Each refinement step only touches the numbers an earlier step left open (row order is not
+    kept: callers sort by the row index once they are done).
+    """
+    return pl.concat(
+        [frame.filter(~needed), _apply(frame.filter(needed), by, schema, build)], how="diagonal"
+    )
 
 
 def _apply(

@@ -7,12 +7,12 @@ the run's rejects concatenate into a single file that points back at the source 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
+
+from pipeline._files import atomic_path
 
 __all__ = ["REJECTS_SCHEMA", "Reason", "empty_rejects", "write_rejects"]
 
@@ -58,25 +58,16 @@ def empty_rejects() -> pl.DataFrame:
 def write_rejects(rejects: pl.DataFrame, path: Path) -> Path:
     """Write the rejects as Parquet, or as CSV for a spreadsheet when the name ends in `.csv`.
 
-    The file appears whole or not at all (temp file in the same directory, then `os.replace`), so
+    The file appears whole or not at all (`atomic_path`), so
     a crash never leaves half a rejects file that looks complete.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    as_csv = path.suffix.lower() == ".csv"
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    temp = Path(temp_name)
-    try:
-        if as_csv:
+    with atomic_path(path) as temp:
+        if path.suffix.lower() == ".csv":
             # The BOM makes Excel read the file as UTF-8 instead of the locale's code page.
             _neutralize_formulas(rejects).write_csv(temp, include_bom=True)
         else:
             rejects.write_parquet(temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return path
 
 

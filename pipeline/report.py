@@ -8,13 +8,13 @@ in the rejects file with a reason. `check()` enforces it before a report is writ
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+
+from pipeline._files import atomic_path
 
 __all__ = ["GroupReport", "ReportInconsistentError", "SyncReport", "write_json_atomic"]
 
@@ -151,10 +151,7 @@ class SyncReport:
 
 
 def write_json_atomic(text: str, path: Path) -> Path:
-    """Write next to the target and rename, so a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write the report whole or not at all (`atomic_path`), so a reader never sees half of it."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path

@@ -47,6 +47,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from pipeline import __version__
+from pipeline._files import atomic_path
 from pipeline.errors import PipelineError
 from pipeline.phones import describe_numbers
 from pipeline.sinch import Group, GroupsClient, NotFoundError
@@ -208,19 +209,12 @@ def write_parquet_atomic(
     The file is written beside its destination and renamed over it, so a reader (or a re-run
     after a crash) sees either the old file or the new one, never a torn one.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = frame.to_arrow()
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), **_metadata(kind, metadata)}
     )
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         pq.write_table(table, temporary, compression=_COMPRESSION)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 
