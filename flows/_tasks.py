@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import task
@@ -19,10 +20,16 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(state.data, TRANSIENT)
 
 
-io_task = task(
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=5),
-    retry_condition_fn=is_transient,
-    cache_policy=NO_CACHE,
-)
-"""Tasks that talk to Sinch: retried twice on transient failures, never cached (they take clients)."""
+def io_task(name: str, task_run_name: str | None = None) -> Callable[[Any], Any]:
+    """A task that talks to Sinch: retried twice on transient failures only (`is_transient`: no
+    retry for 4xx answers or a guard trip), never cached (it takes a client) and its result never
+    persisted (results hold member lists)."""
+    return task(
+        name=name,
+        task_run_name=task_run_name,
+        retries=2,
+        retry_delay_seconds=exponential_backoff(backoff_factor=5),
+        retry_condition_fn=is_transient,
+        cache_policy=NO_CACHE,
+        persist_result=False,
+    )

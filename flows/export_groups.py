@@ -5,36 +5,39 @@ stream into the snapshot, in order -> publish with one rename -> report. Every s
 into `pipeline.snapshots`; this module only orders them, owns the HTTP client and retries I/O.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
+# Prefect builds the parameter model from real annotations, not from strings.
 
 from functools import partial
 from pathlib import Path
+from typing import Annotated
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 
+from flows._artifacts import publish_markdown
+from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
 from flows._progress import stages
 from flows._tasks import io_task
 from pipeline import snapshots
-from pipeline.settings import Target
 from pipeline.sinch import Group, GroupsClient
 from pipeline.snapshots import GroupMembers, ProgressCallback, SnapshotResult
 
 
-@io_task
+@io_task(name="list-groups")
 async def select_groups(
     client: GroupsClient, group_ids: list[str], group_names: list[str]
 ) -> list[Group]:
     return await snapshots.select_groups(client, group_ids=group_ids, group_names=group_names)
 
 
-@io_task
+@io_task(name="export", task_run_name="export-{group.id}")
 async def fetch_group(client: GroupsClient, group: Group) -> GroupMembers:
     return await snapshots.fetch_group(client, group)
 
 
-@task(cache_policy=NO_CACHE)
+@task(name="write-snapshot", cache_policy=NO_CACHE, persist_result=False)
 async def write_snapshot(
     client: GroupsClient,
     out_dir: Path,
@@ -57,22 +60,32 @@ async def write_snapshot(
     )
 
 
-@flow(name="export-groups")
+@flow(name="export-groups", persist_result=False)
 async def export_groups(
     out_dir: str,
     group_ids: list[str] | None = None,
     group_names: list[str] | None = None,
-    concurrency: int = 4,
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4,
+    credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
 ) -> SnapshotResult:
     """Snapshot every group (or those named) of the target into `out_dir/snapshot_at=<time>/`.
 
-    Credentials are read from `{target_env_prefix}*` environment variables, never passed as
-    parameters (Prefect records parameters). `concurrency` bounds the groups fetched at once,
-    and so the members held in memory.
+    Credentials come from a Prefect Secret block or the environment, never from parameters
+    (Prefect records parameters).
+
+    Args:
+        out_dir: The snapshot root; each run adds a `snapshot_at=<UTC time>/` folder to it.
+        group_ids: Export only these groups (default: every group).
+        group_names: Export only the groups with these names.
+        concurrency: Groups fetched at once; it bounds the members held in memory.
+        credentials_block: Prefect Secret block holding the credentials; it wins over the
+            environment when both exist.
+        target_env_prefix: Prefix of the credential environment variables (SINCH_ by default).
+        show_progress: Draw console progress bars (the CLI's --progress).
     """
-    target = Target.from_env(target_env_prefix)
+    target = await resolve_target(target_env_prefix, credentials_block)
     with stages(show_progress) as ui:
         async with GroupsClient.from_target(target) as client:
             with ui.step("listing groups"):
@@ -84,7 +97,5 @@ async def export_groups(
     logger = get_run_logger()
     for warning in result.warnings:
         logger.warning(warning)
-    await acreate_markdown_artifact(
-        key="export-snapshot", markdown=result.to_markdown(), description="sinch-groups export"
-    )
+    await publish_markdown("export-snapshot", result.to_markdown(), "sinch-groups export")
     return result

@@ -5,15 +5,16 @@ migrate each group in dependency order (its own retried task) -> report. Every s
 into `pipeline.migrate`; this module only orders them, owns the HTTP clients and retries I/O.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
+# Prefect builds the parameter model from real annotations, not from strings.
 
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import acreate_markdown_artifact
 
+from flows._artifacts import publish_markdown
 from flows._progress import stages
 from flows._tasks import io_task
 from pipeline import migrate as migration
@@ -31,14 +32,14 @@ from pipeline.sinch import GroupsClient
 from pipeline.snapshots import open_snapshot
 
 
-@io_task
+@io_task(name="plan")
 async def plan_migration(
     source: GroupSource, client: GroupsClient, mapping: MappingFile, adopt_existing: bool
 ) -> list[MigrationStep]:
     return await migration.plan_migration(source, client, mapping, adopt_existing=adopt_existing)
 
 
-@io_task
+@io_task(name="migrate", task_run_name="migrate-{step.group.id}")
 async def migrate_group(
     step: MigrationStep, source: GroupSource, client: GroupsClient, mapping: MappingFile
 ) -> GroupOutcome:
@@ -58,7 +59,7 @@ async def _open_source(
     return LiveSource(client, target.describe())
 
 
-@flow(name="migrate-groups")
+@flow(name="migrate-groups", persist_result=False)
 async def migrate_groups(
     to_env_prefix: str = "SINCH_",
     from_env_prefix: str | None = None,
@@ -105,7 +106,5 @@ async def migrate_groups(
     logger = get_run_logger()
     for warning in result.warnings:
         logger.warning(warning)
-    await acreate_markdown_artifact(
-        key="migrate-groups", markdown=result.to_markdown(), description="sinch-groups migrate"
-    )
+    await publish_markdown("migrate-report", result.to_markdown(), "sinch-groups migrate")
     return result

@@ -5,20 +5,25 @@ load -> normalize -> resolve groups -> plan (per group) -> guard -> create missi
 orders them, owns the HTTP client, retries I/O and publishes the report as an artifact.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
+# Prefect builds the parameter model from real annotations, not from strings.
 
 import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
 from prefect import flow, task
-from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 
+from flows._artifacts import ApplyProgress, publish_markdown, publish_table, reject_examples
+from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
+from flows._fanout import run_per_group
+from flows._partitions import RunnerKind, normalize_in_partitions
 from flows._progress import Stages, stages
 from flows._tasks import io_task
 from pipeline import phones, sources
@@ -44,7 +49,6 @@ from pipeline.plan import (
 from pipeline.rejects import write_rejects
 from pipeline.report import GroupReport, SyncReport, write_json_atomic
 from pipeline.schemas import Rejects
-from pipeline.settings import Target
 from pipeline.sinch import GroupsClient
 
 
@@ -52,7 +56,7 @@ class SyncOptionsError(PipelineError):
     """The options do not describe one runnable sync."""
 
 
-@task(cache_policy=NO_CACHE)
+@task(name="load", cache_policy=NO_CACHE, persist_result=False)
 def load_contacts(
     source: str,
     *,
@@ -60,28 +64,25 @@ def load_contacts(
     country_column: str | None,
     group_column: str | None,
     fixed_group: str | None,
+    only_groups: list[str] | None,
 ) -> sources.LoadResult:
-    """Read every file of the source; with --group/--group-id every row names that one group."""
+    """Read every file of the source; with --group/--group-id every row names that one group.
+
+    `only_groups` keeps the rows of those groups and drops the rest before any work: a fanned-out
+    run handles its own group's rows, and its report counts only those.
+    """
     loaded = sources.load_contacts(
         source, phone_column=phone_column, country_column=country_column, group_column=group_column
     )
-    if fixed_group is None:
-        return loaded
-    frame = loaded.frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
+    frame = loaded.frame
+    if fixed_group is not None:
+        frame = frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
+    if only_groups is not None:
+        frame = frame.filter(pl.col("group").is_in(only_groups))
     return replace(loaded, frame=frame)
 
 
-@task(cache_policy=NO_CACHE)
-def normalize_phones(
-    frame: pl.DataFrame, *, default_region: str | None, mobile_only: bool
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(valid rows, rejected rows): every number to E.164 or a reason, rows without a group out."""
-    result = phones.normalize(frame, default_region=default_region, mobile_only=mobile_only)
-    valid, no_group = reject_rows_without_group(result.valid)
-    return valid, pl.concat([result.rejects, no_group], how="vertical_relaxed")
-
-
-@task(cache_policy=NO_CACHE)
+@task(name="suppressions", cache_policy=NO_CACHE, persist_result=False)
 def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series:
     """Normalize the opt-out lists with the same rules as the input; unusable entries are ignored."""
     if not paths:
@@ -95,14 +96,14 @@ def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series
     return pl.concat(numbers).unique().sort()
 
 
-@io_task
+@io_task(name="resolve-groups")
 async def resolve_targets(
     client: GroupsClient, names: list[str], group_ids: list[str]
 ) -> list[ResolvedGroup]:
     return await resolve_groups(client, names=names, group_ids=group_ids)
 
 
-@io_task
+@io_task(name="plan", task_run_name="plan-{target.key}")
 async def plan_for_group(
     client: GroupsClient,
     target: ResolvedGroup,
@@ -123,19 +124,19 @@ async def plan_for_group(
     )
 
 
-@io_task
+@io_task(name="create-groups")
 async def create_groups(client: GroupsClient, plans: list[GroupPlan]) -> list[GroupPlan]:
     return await create_missing_groups(client, plans)
 
 
-@io_task
+@io_task(name="apply", task_run_name="apply-{plan.key}")
 async def apply_group(
     client: GroupsClient, plan: GroupPlan, chunk_size: int, progress: Any
 ) -> ApplyResult:
     return await apply_plan(client, plan, chunk_size=chunk_size, progress=progress)
 
 
-@io_task
+@io_task(name="verify", task_run_name="verify-{key}")
 async def verify_membership(
     client: GroupsClient, key: str, group_id: str, expected: pl.Series
 ) -> VerifyResult:
@@ -163,6 +164,16 @@ def _group_report(plan: GroupPlan, created: bool) -> GroupReport:
     )
 
 
+def _record_outcome(
+    entry: GroupReport, plan: GroupPlan, result: ApplyResult, check: VerifyResult
+) -> None:
+    entry.group_id = plan.group_id
+    entry.added, entry.removed = result.added, result.removed
+    entry.api_rejected = len(result.api_rejects)
+    entry.final_size, entry.verified = check.size, check.ok
+    entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
+
+
 def _target_groups(
     frame: pl.DataFrame, group: str | None, group_id: str | None
 ) -> tuple[list[str], list[str]]:
@@ -176,14 +187,14 @@ def _target_groups(
 
 
 def _check_options(
-    group: str | None, group_id: str | None, group_column: str | None, chunk_size: int
+    group: str | None, group_id: str | None, group_column: str | None, fan_out: str | None
 ) -> None:
     if sum(option is not None for option in (group, group_id, group_column)) != 1:
         raise SyncOptionsError(
             "name the target with exactly one of --group, --group-id or --group-column"
         )
-    if not 1 <= chunk_size <= 10_000:
-        raise SyncOptionsError("--chunk-size must be between 1 and 10,000 (the Sinch limit)")
+    if fan_out is not None and group_column is None:
+        raise SyncOptionsError("fanning out runs one flow per group: it needs --group-column")
 
 
 async def _apply_all(
@@ -191,10 +202,12 @@ async def _apply_all(
 ) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult]]:
     with ui.step("creating missing groups"):
         plans = await create_groups(client, plans)
-    advance = ui.counter("applying", sum(p.add.len() + p.remove.len() for p in plans))
+    total = sum(p.add.len() + p.remove.len() for p in plans)
+    progress = await ApplyProgress.start("sync-progress", total, ui.counter("applying", total))
     results = list(
-        await asyncio.gather(*(apply_group(client, p, chunk_size, advance) for p in plans))
+        await asyncio.gather(*(apply_group(client, p, chunk_size, progress.advance) for p in plans))
     )
+    await progress.finish()
     with ui.step("verifying"):
         verified = await asyncio.gather(
             *(
@@ -205,7 +218,42 @@ async def _apply_all(
     return plans, results, list(verified)
 
 
-@flow(name="sync-groups")
+async def _publish(report: SyncReport, rejects: pl.DataFrame) -> None:
+    """The run's artifacts: the report page, a table per group, and examples of each reject reason."""
+    await publish_markdown("sync-report", report.to_markdown(), "sinch-groups sync report")
+    await publish_table(
+        "sync-groups",
+        [
+            {
+                "group": g.key,
+                "group_id": g.group_id,
+                "current": g.current,
+                "to_add": g.to_add,
+                "to_remove": g.to_remove,
+                "added": g.added,
+                "removed": g.removed,
+                "api_rejected": g.api_rejected,
+                "final_size": g.final_size,
+                "verified": g.verified,
+            }
+            for g in report.groups
+        ],
+        "Per-group counts of the sync",
+    )
+    await publish_table(
+        "sync-rejects",
+        reject_examples(rejects),
+        f"First rejected rows of each reason ({report.rows_rejected:,} in all); "
+        f"every one is in {report.rejects_path}",
+    )
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+ChunkSize = Annotated[int, Field(ge=1, le=10_000)]
+PartitionRows = Annotated[int, Field(ge=1_000)]
+
+
+@flow(name="sync-groups", persist_result=True)
 async def sync_groups(
     source: str,
     group: str | None = None,
@@ -216,28 +264,64 @@ async def sync_groups(
     default_region: str | None = None,
     mode: Mode = Mode.ADD,
     dry_run: bool = False,
-    max_remove_fraction: float = 0.10,
+    max_remove_fraction: Fraction = 0.10,
     force: bool = False,
     mobile_only: bool = False,
     suppress: list[str] | None = None,
     rejects: str | None = None,
     report: str | None = None,
-    chunk_size: int = 10_000,
+    chunk_size: ChunkSize = 10_000,
+    only_groups: list[str] | None = None,
+    task_runner: RunnerKind = "threads",
+    dask_address: str | None = None,
+    partition_rows: PartitionRows = 500_000,
+    fan_out_deployment: str | None = None,
+    credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
 ) -> SyncReport:
     """Make the target groups match a contact file under `mode`; returns the run report.
 
-    Credentials are read from `{target_env_prefix}*` environment variables, never passed as
-    parameters (Prefect records parameters).
+    The report (counts, group ids, paths) is the flow's result, so a fanned-out parent can read its
+    children's; rows and credentials are never part of a result.
+
+    Args:
+        source: A CSV or Parquet file, or a glob of several, as the worker sees it.
+        group: Target one group by name (created if missing).
+        group_id: Target one existing group by id.
+        group_column: Column naming each row's group; every distinct value is a group.
+        phone_column: Column holding the phone numbers (default: detected from the header).
+        country_column: Column holding each row's ISO country (e.g. GB, US).
+        default_region: ISO country for numbers written without a country code.
+        mode: add: add what is missing; mirror: make each group exactly the file's set;
+            remove: take the listed numbers out.
+        dry_run: Compute and report the plan; change nothing.
+        max_remove_fraction: Mirror refuses to remove more than this fraction of a group's
+            current members (the guard against a truncated export).
+        force: Apply a mirror even when the removal guard trips.
+        mobile_only: Reject numbers that are not mobile numbers.
+        suppress: Opt-out lists (CSV or Parquet): never added, and removed in every mode.
+        rejects: Where to write rejected rows (.parquet or .csv); default under ./sinch-groups-runs/.
+        report: Where to write the JSON report; default under ./sinch-groups-runs/.
+        chunk_size: Numbers per add/remove array in one request (Sinch allows 10,000).
+        only_groups: With group_column, handle only these groups' rows (what a fan-out child gets).
+        task_runner: Where normalization runs: "threads" (this process) or "dask" (a cluster).
+        dask_address: The Dask scheduler for task_runner="dask"; default DASK_SCHEDULER_ADDRESS.
+        partition_rows: Rows per normalization task.
+        fan_out_deployment: "flow/deployment" to run one flow run per group on, so several
+            workers share a large sync; the guard is still checked for every group first.
+        credentials_block: Prefect Secret block holding the credentials; it wins over the
+            environment when both exist.
+        target_env_prefix: Prefix of the credential environment variables (SINCH_ by default).
+        show_progress: Draw console progress bars (the CLI's --progress).
     """
-    _check_options(group, group_id, group_column, chunk_size)
+    _check_options(group, group_id, group_column, fan_out_deployment)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     run_dir = default_run_dir(started)
     rejects_path = Path(rejects) if rejects else run_dir / "rejects.parquet"
     report_path = Path(report) if report else run_dir / "report.json"
-    target = Target.from_env(target_env_prefix)
+    target = await resolve_target(target_env_prefix, credentials_block)
 
     with stages(show_progress) as ui:
         with ui.step("loading and normalizing"):
@@ -247,10 +331,18 @@ async def sync_groups(
                 country_column=country_column,
                 group_column=group_column,
                 fixed_group=group if group is not None else group_id,
+                only_groups=only_groups,
             )
-            valid, all_rejects = normalize_phones(
-                loaded.frame, default_region=default_region, mobile_only=mobile_only
+            valid, all_rejects = await normalize_in_partitions(
+                loaded.frame,
+                default_region=default_region,
+                mobile_only=mobile_only,
+                partition_rows=partition_rows,
+                runner=task_runner,
+                dask_address=dask_address,
             )
+            valid, no_group = reject_rows_without_group(valid)
+            all_rejects = pl.concat([all_rejects, no_group], how="vertical_relaxed")
             suppressed = load_suppressions(list(suppress or []), default_region)
         names, ids = _target_groups(loaded.frame, group, group_id)
 
@@ -269,17 +361,18 @@ async def sync_groups(
             check_removal_guard(plans, max_remove_fraction=max_remove_fraction, force=force)
             creating = {p.key for p in plans if p.creates_group}
             group_reports = {p.key: _group_report(p, p.key in creating) for p in plans}
-            if not dry_run:
+            notes = list(loaded.notes)
+            if fan_out_deployment is not None and not dry_run:
+                with ui.step(f"running {len(plans)} group(s) on {fan_out_deployment}"):
+                    notes += await run_per_group(
+                        fan_out_deployment, [p.key for p in plans], group_reports
+                    )
+            elif not dry_run:
                 plans, results, verified = await _apply_all(client, plans, chunk_size, ui)
                 valid, api_rejects = split_api_rejects(valid, results)
                 all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
                 for plan, result, check in zip(plans, results, verified, strict=True):
-                    entry = group_reports[plan.key]
-                    entry.group_id = plan.group_id
-                    entry.added, entry.removed = result.added, result.removed
-                    entry.api_rejected = len(result.api_rejects)
-                    entry.final_size, entry.verified = check.size, check.ok
-                    entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
+                    _record_outcome(group_reports[plan.key], plan, result, check)
             stats = client.stats
 
     write_rejects(Rejects.validate(all_rejects), rejects_path)
@@ -302,12 +395,10 @@ async def sync_groups(
         duration_s=round(time.perf_counter() - clock, 3),
         rejects_path=str(rejects_path),
         report_path=str(report_path),
-        notes=loaded.notes,
+        notes=notes,
     )
     run_report.ok = all(g.verified is not False for g in run_report.groups)
     run_report.check()
     write_json_atomic(run_report.to_json(), report_path)
-    await acreate_markdown_artifact(
-        key="sync-report", markdown=run_report.to_markdown(), description="sinch-groups sync report"
-    )
+    await _publish(run_report, all_rejects)
     return run_report

@@ -11,12 +11,18 @@ for var in SINCH_SERVICE_PLAN_ID SINCH_API_TOKEN SINCH_PROJECT_ID SINCH_KEY_ID S
 done
 export PREFECT_SERVER_ANALYTICS_ENABLED=false COLUMNS="${COLUMNS:-100}"
 
-# One Prefect API for the whole demo, instead of a temporary one per command.
+# No Prefect server to configure: unless PREFECT_API_URL names one, the demo starts a temporary
+# API for the whole run (instead of Prefect's temporary one per command) and stops it at the end.
+# Without a Prefect profile or PREFECT_HOME of the user's, Prefect's state stays in the project
+# folder, not in ~/.prefect.
 if [ -z "${PREFECT_API_URL:-}" ]; then
-  export PREFECT_HOME="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect"
+  if [ -z "${PREFECT_HOME:-}${PREFECT_PROFILE:-}" ]; then
+    export PREFECT_HOME="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect"
+  fi
   port=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$PREFECT_HOME"
-  $BIN/prefect server start --host 127.0.0.1 --port "$port" >"$PREFECT_HOME/server.log" 2>&1 &
+  log="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect-server.log"
+  mkdir -p "$(dirname "$log")"
+  $BIN/prefect server start --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   export PREFECT_API_URL="http://127.0.0.1:$port/api"
@@ -45,5 +51,11 @@ last=$(ls -d "$OUT"/snapshots/snapshot_at=* | sort | tail -n 1)
 step $BIN/sinch-groups diff "$first" "$last"
 # A snapshot is a sync input: this is how a backup is restored (a dry run here: nothing changed).
 step $BIN/sinch-groups sync "$last/members.parquet" --group-column group_name --mode mirror --dry-run --no-progress
+
+latest_run=$(ls -d sinch-groups-runs/*/ | sort | tail -n 1)
 echo
-echo "Done. Snapshots, rejects and reports are under $OUT and ./sinch-groups-runs/."
+echo "Done. What the runs left:"
+echo "  reports:  sinch-groups-runs/<UTC time>/report.json ($(ls sinch-groups-runs/*/report.json | wc -l) runs; latest ${latest_run}report.json)"
+echo "  rejects:  sinch-groups-runs/<UTC time>/rejects.parquet, and $OUT/crm_rejects.csv for the CRM file"
+echo "  snapshot: $last/{groups,members}.parquet"
+echo "  Prefect:  flow runs, task runs and artifacts: PREFECT_HOME=${PREFECT_HOME:-~/.prefect} .venv/bin/prefect server start"

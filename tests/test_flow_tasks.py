@@ -7,7 +7,17 @@ from prefect.states import Failed
 
 from flows._tasks import is_transient
 from pipeline.errors import PipelineError
-from pipeline.sinch import AuthenticationError, InvalidNumberError, ServerError, SinchTransportError
+from pipeline.plan import RemovalGuardError
+from pipeline.sinch import (
+    AuthenticationError,
+    BadRequestError,
+    ForbiddenError,
+    InvalidNumberError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    SinchTransportError,
+)
 
 REQUEST = httpx.Request("POST", "https://us.sms.api.sinch.com/xms/v1/plan/groups")
 
@@ -20,6 +30,7 @@ def test_server_faults_and_dropped_connections_are_retried():
     assert is_transient(None, None, failed(ServerError(httpx.Response(503, request=REQUEST))))
     dropped = SinchTransportError("connection dropped", request=REQUEST, maybe_processed=True)
     assert is_transient(None, None, failed(dropped))
+    assert is_transient(None, None, failed(RateLimitedError(httpx.Response(429, request=REQUEST))))
 
 
 def test_errors_that_will_not_heal_are_not_retried():
@@ -33,3 +44,10 @@ def test_errors_that_will_not_heal_are_not_retried():
     )
     assert not is_transient(None, None, failed(InvalidNumberError(bad_number)))
     assert not is_transient(None, None, failed(PipelineError("bad input")))
+
+
+def test_client_errors_and_guard_trips_are_never_retried():
+    for status, error in ((400, BadRequestError), (403, ForbiddenError), (404, NotFoundError)):
+        response = httpx.Response(status, request=REQUEST, json={"code": "x", "text": "no"})
+        assert not is_transient(None, None, failed(error(response)))
+    assert not is_transient(None, None, failed(RemovalGuardError([], max_remove_fraction=0.1)))

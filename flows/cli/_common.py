@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,10 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from flows._credentials import resolve_target
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
 from pipeline.errors import PipelineError
 from pipeline.settings import Target
-from pipeline.sinch import SinchError
+from pipeline.sinch import ConfigurationError, SinchError
 
 EnvPrefix = Annotated[
     str,
@@ -22,6 +24,14 @@ EnvPrefix = Annotated[
 ]
 """The `--env-prefix` option every command that talks to Sinch shares."""
 ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+CredentialsBlock = Annotated[
+    str | None,
+    typer.Option(
+        help="Read credentials from this Prefect Secret block (e.g. sinch-groups-credentials); "
+        "it wins over the environment. Needs a Prefect API."
+    ),
+]
+"""The `--credentials-block` option: what deployments do by default, on request for the CLI."""
 """The `--progress/--no-progress` option of the long-running commands."""
 
 console = Console(highlight=False)
@@ -60,13 +70,23 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def target_session(env_prefix: str = "SINCH_") -> Iterator[Target]:
-    """Yield the target named by `{env_prefix}*` variables, or the embedded emulator when none are set.
+def target_session(
+    env_prefix: str = "SINCH_", credentials_block: str | None = None
+) -> Iterator[Target]:
+    """Yield the target of the named Secret block or of the `{env_prefix}*` variables, or the
+    embedded emulator when neither names one.
 
     Flows never receive credentials as parameters (Prefect records parameters), they read them from
-    the environment; so for the embedded emulator the demo credentials are put there for the run.
+    the block or the environment; so for the embedded emulator the demo credentials are put in the
+    environment for the run.
     """
-    target = Target.from_env(env_prefix)
+    target = asyncio.run(resolve_target(env_prefix, credentials_block))
+    if credentials_block is not None and not target.has_credentials:
+        raise ConfigurationError(
+            f"no credentials in the Secret block {credentials_block!r} or the environment: "
+            f"create the block (see the README) or set {env_prefix}SERVICE_PLAN_ID and "
+            f"{env_prefix}API_TOKEN"
+        )
     if target.has_credentials:
         yield target
         return

@@ -15,7 +15,14 @@ import typer
 from rich.table import Table
 
 from flows.cli._app import app
-from flows.cli._common import EnvPrefix, ShowProgress, console, handle_errors, target_session
+from flows.cli._common import (
+    CredentialsBlock,
+    EnvPrefix,
+    ShowProgress,
+    console,
+    handle_errors,
+    target_session,
+)
 from flows.export_groups import export_groups
 from flows.migrate_groups import migrate_groups
 from pipeline.migrate import MigrationResult, require_one_source
@@ -75,17 +82,19 @@ def export(
             min=1, max=32, help="Groups fetched at once (bounds the members held in memory)."
         ),
     ] = 4,
+    credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
 ) -> None:
     """Snapshot groups and their members to Parquet (groups.parquet + members.parquet)."""
-    with handle_errors(), target_session(env_prefix):
+    with handle_errors(), target_session(env_prefix, credentials_block):
         result = asyncio.run(
             export_groups(
                 out_dir=str(out),
                 group_ids=group_id or [],
                 group_names=group or [],
                 concurrency=concurrency,
+                credentials_block=credentials_block,
                 target_env_prefix=env_prefix,
                 show_progress=progress,
             )

@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 
+from flows._partitions import RunnerKind
 from flows.cli._app import app
 from flows.cli._common import (
+    CredentialsBlock,
+    EnvPrefix,
+    ShowProgress,
     console,
     fail,
     handle_errors,
@@ -99,14 +103,27 @@ def sync(
     chunk_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="Numbers per add/remove array in one request.")
     ] = 10_000,
-    env_prefix: Annotated[
-        str,
-        typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ..."),
-    ] = "SINCH_",
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    task_runner: Annotated[
+        RunnerKind,
+        typer.Option(
+            help="Where normalization runs: threads (this machine) or dask (an existing cluster)."
+        ),
+    ] = "threads",
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler for --task-runner dask (default: $DASK_SCHEDULER_ADDRESS)."
+        ),
+    ] = None,
+    partition_rows: Annotated[
+        int, typer.Option(min=1_000, help="Rows per normalization task (each a partition).")
+    ] = 500_000,
+    credentials_block: CredentialsBlock = None,
+    env_prefix: EnvPrefix = "SINCH_",
+    progress: ShowProgress = True,
 ) -> None:
     """Sync a contact file into Sinch groups: load, normalize, validate, plan, apply, verify."""
-    with handle_errors(), target_session(env_prefix):
+    with handle_errors(), target_session(env_prefix, credentials_block):
         result = asyncio.run(
             sync_groups(
                 source=source,
@@ -125,6 +142,10 @@ def sync(
                 rejects=str(rejects) if rejects else None,
                 report=str(report) if report else None,
                 chunk_size=chunk_size,
+                task_runner=task_runner,
+                dask_address=dask_address,
+                partition_rows=partition_rows,
+                credentials_block=credentials_block,
                 target_env_prefix=env_prefix,
                 show_progress=progress,
             )
