@@ -7,6 +7,7 @@ what the UI would show (artifacts, logs, parameters) is read back through the Pr
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ from prefect.client.schemas.filters import (
     TaskRunFilterFlowRunId,
 )
 from prefect.logging.handlers import APILogHandler
+from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 from prefect.utilities.callables import parameter_schema
 
 from flows._partitions import TaskRunnerError
@@ -110,9 +112,15 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
     assert json.loads(again["sinch-groups-sync-groups"].data)[0]["added"] == 0
 
 
-async def test_sync_tasks_are_coarse_and_named_by_stage_and_group(
+def stored_results() -> set[Path]:
+    storage = Path(PREFECT_RESULTS_LOCAL_STORAGE_PATH.value())
+    return set(storage.iterdir()) if storage.exists() else set()
+
+
+async def test_sync_tasks_are_coarse_named_and_persist_only_the_report(
     sinch_env, tmp_path, prefect_harness
 ):
+    before = stored_results()
     state = await sync_groups(
         source=str(sample(tmp_path)),
         group_column="segment",
@@ -133,6 +141,12 @@ async def test_sync_tasks_are_coarse_and_named_by_stage_and_group(
     assert "normalize-0" in names
     # Tasks per stage and group, never per contact: 64 rows are a dozen task runs at most.
     assert len(runs) <= 12
+    # The one persisted result is the flow's report: no task result (rows, member lists).
+    # (Other processes may store results meanwhile: only those naming this test's file count.)
+    payloads = [base64.b64decode(path.read_bytes()) for path in stored_results() - before]
+    [payload] = [data for data in payloads if str(tmp_path).encode() in data]
+    assert b"pipeline.report" in payload
+    assert b"polars" not in payload
 
 
 async def test_export_publishes_its_snapshot_summary(sinch_env, tmp_path, prefect_harness):
@@ -230,6 +244,7 @@ async def test_no_token_reaches_artifacts_logs_parameters_or_results(
 ):
     await save_block("test-canary-leak", CANARY)
     caplog.set_level("DEBUG")
+    results_before = stored_results()
     runs = [
         await sync_groups(
             source=str(sample(tmp_path)),
@@ -267,6 +282,7 @@ async def test_no_token_reaches_artifacts_logs_parameters_or_results(
         for path in (tmp_path / "out").rglob("*")
         if path.is_file()
     ]
+    seen += [path.read_bytes().decode("latin-1") for path in stored_results() - results_before]
     assert len(seen) > 10
     assert not [text for text in seen if CANARY in text]
 
