@@ -282,7 +282,10 @@ async def test_no_token_reaches_artifacts_logs_parameters_or_results(
         for path in (tmp_path / "out").rglob("*")
         if path.is_file()
     ]
-    seen += [path.read_bytes().decode("latin-1") for path in stored_results() - results_before]
+    seen += [
+        base64.b64decode(path.read_bytes()).decode("latin-1")
+        for path in stored_results() - results_before
+    ]
     assert len(seen) > 10
     assert not [text for text in seen if CANARY in text]
 
