@@ -27,11 +27,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## bench: every benchmark in bench/ (about 15 minutes on 2 cores; see bench/README.md)
 bench: $(STAMP)
-	$(BIN)/python bench/bench_emulator_million.py
-	$(BIN)/python bench/bench_normalize.py
-	$(BIN)/python bench/bench_sync.py
-	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/normalize.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/emulator.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) sinch-groups-runs

@@ -10,7 +10,7 @@ orders them, owns the HTTP client, retries I/O and publishes the report as an ar
 
 import asyncio
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +35,7 @@ from pipeline.apply import (
     split_api_rejects,
     verify_group,
 )
+from pipeline.cache import NormalizeCache, entry_key
 from pipeline.errors import PipelineError
 from pipeline.groups import ResolvedGroup, resolve_groups
 from pipeline.plan import (
@@ -80,6 +81,81 @@ def load_contacts(
     if only_groups is not None:
         frame = frame.filter(pl.col("group").is_in(only_groups))
     return replace(loaded, frame=frame)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The normalized input, from the files or from the cache, and what the report needs of it."""
+
+    valid: pl.DataFrame
+    rejects: pl.DataFrame
+    files: list[Path]
+    rows: int
+    notes: list[str]
+    groups: list[str]
+    """The group names the rows mention (rejected rows included)."""
+
+
+async def _prepare(
+    source: str,
+    options: dict[str, Any],
+    *,
+    use_cache: bool,
+    partition_rows: int,
+    runner: RunnerKind,
+    dask_address: str | None,
+) -> Prepared:
+    """Load and normalize the source, unless the cache holds the result for these exact bytes.
+
+    The key is a digest of the files' bytes, the options and the normalizing code
+    (`pipeline.cache`), so a hit is exactly what normalizing again would give; a nightly sync of
+    an unchanged export skips straight to the diff.
+    """
+    cache = NormalizeCache.from_env() if use_cache else None
+    key = entry_key(sources.source_files(source), options) if cache else None
+    if cache is not None and key is not None and (entry := cache.get(key)) is not None:
+        extra = entry.extra
+        return Prepared(
+            entry.valid,
+            entry.rejects,
+            [Path(f) for f in extra["files"]],
+            extra["rows"],
+            extra["notes"],
+            extra["groups"],
+        )
+    loaded = load_contacts(
+        source,
+        phone_column=options["phone_column"],
+        country_column=options["country_column"],
+        group_column=options["group_column"],
+        fixed_group=options["fixed_group"],
+        only_groups=options["only_groups"],
+    )
+    valid, rejects = await normalize_in_partitions(
+        loaded.frame,
+        default_region=options["default_region"],
+        mobile_only=options["mobile_only"],
+        partition_rows=partition_rows,
+        runner=runner,
+        dask_address=dask_address,
+    )
+    prepared = Prepared(
+        valid, rejects, loaded.files, loaded.rows, list(loaded.notes), named_groups(loaded.frame)
+    )
+    # Stored only if the files did not change while they were read.
+    if cache is not None and key is not None and entry_key(loaded.files, options) == key:
+        cache.put(
+            key,
+            valid,
+            rejects,
+            extra={
+                "files": [str(f) for f in prepared.files],
+                "rows": prepared.rows,
+                "notes": prepared.notes,
+                "groups": prepared.groups,
+            },
+        )
+    return prepared
 
 
 @task(name="suppressions", cache_policy=NO_CACHE, persist_result=False)
@@ -175,7 +251,7 @@ def _record_outcome(
 
 
 def _target_groups(
-    frame: pl.DataFrame, group: str | None, group_id: str | None
+    mentioned: list[str], group: str | None, group_id: str | None
 ) -> tuple[list[str], list[str]]:
     """(names, ids) of the groups this run addresses; a named group is addressed even by an
     empty file, so that its suppressions (and a mirror's guard) still apply."""
@@ -183,7 +259,7 @@ def _target_groups(
         return [group], []
     if group_id is not None:
         return [], [group_id]
-    return named_groups(frame), []
+    return mentioned, []
 
 
 def _check_options(
@@ -212,10 +288,24 @@ async def _apply_all(
         verified = await asyncio.gather(
             *(
                 verify_membership(client, p.key, p.group_id or "", r.expected_members(p))
+                if p.add.len() or p.remove.len()
+                else _read_while_planning(p)
                 for p, r in zip(plans, results, strict=True)
             )
         )
     return plans, results, list(verified)
+
+
+async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
+    """A group the plan leaves alone was verified by the plan itself: it read the live membership
+    moments ago and found it equal to the expected set; reading it again would only cost time."""
+    return VerifyResult(
+        key=plan.key,
+        group_id=plan.group_id or "",
+        size=plan.current_size,
+        missing=[],
+        unexpected=[],
+    )
 
 
 async def _publish(report: SyncReport, rejects: pl.DataFrame) -> None:
@@ -275,6 +365,7 @@ async def sync_groups(
     task_runner: RunnerKind = "threads",
     dask_address: str | None = None,
     partition_rows: PartitionRows = 500_000,
+    use_cache: bool = True,
     fan_out_deployment: str | None = None,
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
@@ -308,6 +399,8 @@ async def sync_groups(
         task_runner: Where normalization runs: "threads" (this process) or "dask" (a cluster).
         dask_address: The Dask scheduler for task_runner="dask"; default DASK_SCHEDULER_ADDRESS.
         partition_rows: Rows per normalization task.
+        use_cache: Reuse the normalized result of files whose bytes (and these options) are
+            unchanged since a previous run ($SINCH_GROUPS_CACHE; "off" there disables it too).
         fan_out_deployment: "flow/deployment" to run one flow run per group on, so several
             workers share a large sync; the guard is still checked for every group first.
         credentials_block: Prefect Secret block holding the credentials; it wins over the
@@ -325,26 +418,26 @@ async def sync_groups(
 
     with stages(show_progress) as ui:
         with ui.step("loading and normalizing"):
-            loaded = load_contacts(
+            prepared = await _prepare(
                 source,
-                phone_column=phone_column,
-                country_column=country_column,
-                group_column=group_column,
-                fixed_group=group if group is not None else group_id,
-                only_groups=only_groups,
-            )
-            valid, all_rejects = await normalize_in_partitions(
-                loaded.frame,
-                default_region=default_region,
-                mobile_only=mobile_only,
+                {
+                    "phone_column": phone_column,
+                    "country_column": country_column,
+                    "group_column": group_column,
+                    "fixed_group": group if group is not None else group_id,
+                    "only_groups": sorted(only_groups) if only_groups is not None else None,
+                    "default_region": default_region,
+                    "mobile_only": mobile_only,
+                },
+                use_cache=use_cache,
                 partition_rows=partition_rows,
                 runner=task_runner,
                 dask_address=dask_address,
             )
-            valid, no_group = reject_rows_without_group(valid)
-            all_rejects = pl.concat([all_rejects, no_group], how="vertical_relaxed")
+            valid, no_group = reject_rows_without_group(prepared.valid)
+            all_rejects = pl.concat([prepared.rejects, no_group], how="vertical_relaxed")
             suppressed = load_suppressions(list(suppress or []), default_region)
-        names, ids = _target_groups(loaded.frame, group, group_id)
+        names, ids = _target_groups(prepared.groups, group, group_id)
 
         async with GroupsClient.from_target(target) as client:
             with ui.step("planning"):
@@ -361,7 +454,7 @@ async def sync_groups(
             check_removal_guard(plans, max_remove_fraction=max_remove_fraction, force=force)
             creating = {p.key for p in plans if p.creates_group}
             group_reports = {p.key: _group_report(p, p.key in creating) for p in plans}
-            notes = list(loaded.notes)
+            notes = list(prepared.notes)
             if fan_out_deployment is not None and not dry_run:
                 with ui.step(f"running {len(plans)} group(s) on {fan_out_deployment}"):
                     notes += await run_per_group(
@@ -377,12 +470,12 @@ async def sync_groups(
 
     write_rejects(Rejects.validate(all_rejects), rejects_path)
     run_report = SyncReport(
-        sources=[str(path) for path in loaded.files],
+        sources=[str(path) for path in prepared.files],
         mode=str(mode),
         dry_run=dry_run,
         target=target.describe(),
         started_at=started.isoformat(timespec="seconds"),
-        rows_read=loaded.rows,
+        rows_read=prepared.rows,
         rows_valid=valid.height,
         rows_rejected=all_rejects.height,
         duplicates=phones.dedupe(valid)[1],

@@ -47,7 +47,7 @@ class MissingColumnError(PipelineError):
         self.path = path
         self.column = column
         self.available = tuple(available)
-        listed = ", ".join(repr(name) for name in self.available) or "(none)"
+        listed = _listing(self.available)
         missing = f"no column {column!r}" if column else "no recognisable phone column"
         super().__init__(
             f"{path} has {missing}; its columns are: {listed}. Pass {flag} with the right one."
@@ -63,3 +63,20 @@ class NoPhoneColumnError(MissingColumnError):
 
 class InvalidRegionError(PipelineError):
     """A default region that phonenumbers does not know."""
+
+
+_LISTED_COLUMNS = 30
+_LISTED_NAME_CHARS = 60
+
+
+def _listing(names: Sequence[str]) -> str:
+    """The column names for a one-line message: quoted, and bounded however hostile the header
+    (a binary file or a 10 MB first line is one enormous "column name")."""
+    shown = []
+    for name in names[:_LISTED_COLUMNS]:
+        text = repr(name)
+        shown.append(
+            text if len(text) <= _LISTED_NAME_CHARS else f"{text[: _LISTED_NAME_CHARS - 4]}...'"
+        )
+    more = len(names) - _LISTED_COLUMNS
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "") or "(none)"

@@ -7,6 +7,7 @@ stops the run with a clear error instead of failing half-way through.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
 
 MAX_NAME_LENGTH = 20
 """Sinch refuses group names longer than this."""
+_GROUP_ID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}")
 
 
 class InvalidGroupNameError(PipelineError):
@@ -52,12 +54,17 @@ class ResolvedGroup:
 
 def validate_group_names(names: Sequence[str]) -> None:
     """Refuse every unusable name at once, so the user fixes the file in one go."""
-    bad = [name for name in names if not 1 <= len(name) <= MAX_NAME_LENGTH]
+    bad = [name for name in names if not 1 <= len(name) <= MAX_NAME_LENGTH or not name.strip()]
     if bad:
-        shown = ", ".join(repr(name) for name in bad[:10])
+        shown = ", ".join(repr(name[:40]) for name in bad[:10])
         more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        # A group id is 26 characters: one given as a name was meant for --group-id.
+        hint = (
+            "; to target a group by id use --group-id" if any(map(_GROUP_ID.fullmatch, bad)) else ""
+        )
         raise InvalidGroupNameError(
-            f"group names must be 1 to {MAX_NAME_LENGTH} characters; these are not: {shown}{more}"
+            f"group names must be 1 to {MAX_NAME_LENGTH} characters, not blank; these are not: "
+            f"{shown}{more}{hint}"
         )
 
 

@@ -26,13 +26,20 @@ prefix tests (`^(?:...)`, its `match`): as booleans these mean the same in both 
 their matching strategy. The steps that need the matched text (how long a national prefix or a
 country code is, whether a group took part) rely on both engines' leftmost-first semantics, under
 which Python's `re` and Rust's `regex` pick the same match.
+
+Speed: most numbers take the short way through each step, so the busiest steps run twice. A fast
+build answers the common case with fewer tests (digits that do not start with the country code,
+a number the national prefix does not match, a number no specific type's pattern can match,
+tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
+on those rows only (`_settle`). Each build runs per region or country code on that group's rows,
+and writes its columns back by position, never by a join.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import polars as pl
@@ -73,13 +80,15 @@ _PARSE_OUTPUT = {COUNTRY_CODE: pl.Int32, NATIONAL_NUMBER: pl.String, ERROR: pl.I
 _CLASSIFY_OUTPUT = {REGION: pl.String, NUMBER_TYPE: pl.Int8, POSSIBLE: pl.Int8}
 
 # Working columns.
-_INDEX = "__index"
 _VALUE = "__value"
+_INTERNATIONAL = "__international"
 _REGION = "__region"
 _DIGITS = "__digits"
 _NUMBER = "__number"
 _META_REGION = "__meta_region"
 _DECIDED = "__decided"
+_SETTLED = "__settled"
+_POSITION = "__position"
 
 # The types `_number_type_helper` tries after the general pattern, in its order; fixed line and
 # mobile come last and are handled apart (see `_number_type`).
@@ -103,13 +112,31 @@ _NOT_A_FULL_LENGTH = frozenset(
 )
 # The regex subset read identically by Python's `re` and Rust's `regex` on ASCII digit strings.
 _TOKEN = re.compile(r"\\d|\[(?:\\d|\d(?:-\d)?)+\]|\d|\(\?:|[()|?*+$]|\{\d+(?:,\d*)?\}")
-# `_extract_country_code` takes the shortest known code: alternatives are tried in this order.
-_COUNTRY_CODE_PREFIX = "^(?:{})".format(
-    "|".join(sorted(map(str, COUNTRY_CODE_TO_REGION_CODE), key=len))
-)
-# Groups from this many rows up run as a lazy query (see `_apply`).
-_LAZY_FROM_ROWS = 10_000
 _MAIN_REGIONS = {code: regions[0] for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()}
+# `_extract_country_code` takes the first one, two or three digits that are a country code (none
+# starts with 0): so the first three digits decide it, and these tables, indexed by them, hold the
+# code, how many digits it has, and its main region.
+_CODES_OF_PREFIXES = [
+    next(
+        (
+            int(digits[:size])
+            for size in (1, 2, 3)
+            if digits[0] != "0" and int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE
+        ),
+        None,
+    )
+    for digits in (f"{prefix:03d}" for prefix in range(1000))
+]
+_CODE_OF_PREFIX = pl.Series(_CODES_OF_PREFIXES, dtype=pl.Int32)
+_CODE_LENGTH_OF_PREFIX = pl.Series(
+    [None if code is None else len(str(code)) for code in _CODES_OF_PREFIXES], dtype=pl.UInt32
+)
+_MAIN_REGION_OF_PREFIX = pl.Series(
+    [None if code is None else _MAIN_REGIONS[code] for code in _CODES_OF_PREFIXES],
+    dtype=pl.String,
+)
+# Groups from this many rows up run as a lazy query (see `_build`).
+_LAZY_FROM_ROWS = 10_000
 
 
 def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
@@ -126,9 +153,10 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
     international = value.str.starts_with("+")
     frame = (
         pl.DataFrame([values.cast(pl.String).alias(_VALUE), regions.cast(pl.String).alias(_REGION)])
-        .with_row_index(_INDEX)
+        .lazy()
         .with_columns(
-            pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS)
+            international.alias(_INTERNATIONAL),
+            pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS),
         )
         .with_columns(
             (
@@ -137,28 +165,29 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
                 & (international | region.is_not_null())
             ).alias(_DECIDED)
         )
+        .collect()
     )
     decided = pl.col(_DECIDED)
     # A value read in a region first looks for its country code the way
     # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
-    # step with the metadata that `parse` holds by then.
-    split = pl.concat(
-        [
-            frame.filter(~decided),
-            _split_international(frame.filter(decided & international)),
-            _apply(
-                frame.filter(decided & ~international),
-                [_REGION],
-                _SPLIT_SCHEMA,
-                _split_national,
-            ),
-        ],
-        how="diagonal",
+    # step with the metadata that `parse` holds by then. Each step settles the common case, and
+    # an exact step takes the rest.
+    split = _settle(
+        frame,
+        decided,
+        ([_INTERNATIONAL, _REGION], _split),
+        ([_REGION], _split_national_exactly),
+        _SPLIT_SCHEMA,
     )
     pending = decided & pl.col(ERROR).is_null()
-    parsed = _apply_where(
-        split, pending, [COUNTRY_CODE, _META_REGION], _PARSED_SCHEMA, _strip_for_parsing
-    ).sort(_INDEX)
+    by = [COUNTRY_CODE, _META_REGION]
+    parsed = _settle(
+        split,
+        pending,
+        (by, _strip_for_parsing),
+        (by, _strip_for_parsing_exactly),
+        _PARSED_SCHEMA,
+    )
     return parsed.select(
         pl.when(pending).then(COUNTRY_CODE).alias(COUNTRY_CODE),
         pl.when(pending).then(NATIONAL_NUMBER).alias(NATIONAL_NUMBER),
@@ -182,14 +211,16 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
             country_codes.cast(pl.Int32).alias(COUNTRY_CODE),
             national_numbers.cast(pl.String).alias(NATIONAL_NUMBER),
         ]
-    ).with_row_index(_INDEX)
+    )
     decided = pl.col(_DECIDED)
     # Most numbers are in their code's main region, so the other regions that share the code are
     # only tried on the numbers that are not; and a region found by its leading digits (no type
-    # test) types its numbers last.
-    located = _apply(frame, [COUNTRY_CODE], _LOCATED_SCHEMA, _locate)
+    # test) types its numbers last. The first step settles the numbers no specific type (premium
+    # rate, toll free, ...) can match, and an exact step takes the rest.
+    by = [COUNTRY_CODE]
+    located = _settle(frame, None, (by, _locate), (by, _locate_exactly), _LOCATED_SCHEMA)
     elsewhere = decided & pl.col(REGION).is_null() & pl.col(NUMBER_TYPE).is_null()
-    located = _apply_where(
+    located = _apply_to(
         located,
         elsewhere,
         [COUNTRY_CODE],
@@ -197,9 +228,7 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
         _locate_elsewhere,
     )
     untyped = decided & pl.col(NUMBER_TYPE).is_null()
-    typed = _apply_where(
-        located, untyped, [COUNTRY_CODE, REGION], {NUMBER_TYPE: pl.Int8}, _type_in
-    ).sort(_INDEX)
+    typed = _apply_to(located, untyped, [COUNTRY_CODE, REGION], {NUMBER_TYPE: pl.Int8}, _type_in)
     return typed.select(
         pl.when(decided).then(REGION).alias(REGION),
         pl.when(decided).then(NUMBER_TYPE).alias(NUMBER_TYPE),
@@ -244,6 +273,9 @@ class _Plan:
     international_prefix: str | None
     length_results: Mapping[int, int]
     """`_test_number_length` against the general lengths, for every length a value can have."""
+    any_specific: str | None
+    """Matches whatever any specific type's pattern matches, lengths aside (None: no such
+    pattern, or too large a regex): one test that rules all of them out for most numbers."""
 
     def lengths_where(self, accept: Callable[[int], bool]) -> list[int]:
         return [length for length, result in self.length_results.items() if accept(result)]
@@ -281,10 +313,18 @@ def _plan(country_code: int, region: str | None) -> _Plan | None:
                 length: _test_number_length("0" * length, metadata)
                 for length in range(_MAX_INPUT_STRING_LENGTH + 1)
             },
+            any_specific=None,
         )
     except _UntranslatableError:
         return None
-    return plan if _compiles(_patterns(plan)) else None
+    if not _compiles(_patterns(plan)):
+        return None
+    specific = [desc.pattern for _, desc in plan.specific if desc is not None]
+    # The anchors inside the alternatives keep each one a whole-string test.
+    any_specific = "^(?:{})$".format("|".join(specific))
+    return (
+        replace(plan, any_specific=any_specific) if specific and _compiles([any_specific]) else plan
+    )
 
 
 def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
@@ -365,32 +405,53 @@ _SPLIT_SCHEMA = {
 _PARSED_SCHEMA = {NATIONAL_NUMBER: pl.String, ERROR: pl.Int8, _DECIDED: pl.Boolean}
 
 
-def _split_international(frame: pl.DataFrame) -> pl.DataFrame:
+def _split(international: bool, region: str | None) -> dict[str, pl.Expr]:
+    return _split_international() if international else _split_national(region)
+
+
+@cache
+def _split_international() -> dict[str, pl.Expr]:
     """`+` and digits: `_maybe_extract_country_code` after a `+`, with `parse`'s checks on it."""
     digits = pl.col(_DIGITS)
-    code = digits.str.extract(_COUNTRY_CODE_PREFIX, 0)
+    prefix = digits.str.slice(0, 3).cast(pl.UInt16, strict=False)
+    code = pl.lit(_CODE_OF_PREFIX).gather(prefix)
     # `_is_viable_phone_number`: after a `+`, three digits at least.
     too_few = digits.str.len_bytes() < 3
-    return frame.with_columns(
-        code.cast(pl.Int32).alias(COUNTRY_CODE),
-        digits.str.slice(code.str.len_bytes()).alias(_NUMBER),
-        code.cast(pl.Int32)
-        .replace_strict(_MAIN_REGIONS, default=None, return_dtype=pl.String)
-        .alias(_META_REGION),
-        pl.when(too_few)
+    return {
+        COUNTRY_CODE: code,
+        _NUMBER: digits.str.slice(pl.lit(_CODE_LENGTH_OF_PREFIX).gather(prefix)),
+        _META_REGION: pl.lit(_MAIN_REGION_OF_PREFIX).gather(prefix),
+        ERROR: pl.when(too_few)
         .then(NumberParseException.NOT_A_NUMBER)
         .when(code.is_null())
-        .then(NumberParseException.INVALID_COUNTRY_CODE)
-        .cast(pl.Int8)
-        .alias(ERROR),
+        .then(NumberParseException.INVALID_COUNTRY_CODE),
         # Without a country code `parse` retries the digits as a national number: that fails for
         # certain only without a region.
-        (too_few | code.is_not_null() | pl.col(_REGION).is_null()).alias(_DECIDED),
-    )
+        _DECIDED: too_few | code.is_not_null() | pl.col(_REGION).is_null(),
+        _SETTLED: pl.lit(True),
+    }
 
 
 @cache
 def _split_national(region: str | None) -> dict[str, pl.Expr]:
+    """Digits read in a region: its country code, for the digits that do not start with it (the
+    others are left unsettled, for `_split_national_exactly`)."""
+    plan = _region_plan(region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False), _SETTLED: pl.lit(True)}
+    digits = pl.col(_DIGITS)
+    return {
+        COUNTRY_CODE: pl.lit(plan.country_code),
+        _NUMBER: digits,
+        _META_REGION: pl.col(_REGION),
+        # Two digits are viable too, but too rare to need a rule.
+        _DECIDED: (digits.str.len_bytes() >= 3) & ~_prefixed(digits, plan.international_prefix),
+        _SETTLED: ~digits.str.starts_with(str(plan.country_code)),
+    }
+
+
+@cache
+def _split_national_exactly(region: str | None) -> dict[str, pl.Expr]:
     """Digits read in a region: `_maybe_extract_country_code` with the region's metadata."""
     plan = _region_plan(region)
     if plan is None:
@@ -424,6 +485,28 @@ def _split_national(region: str | None) -> dict[str, pl.Expr]:
 
 @cache
 def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Expr]:
+    """The rest of `parse` once the country code is known, for the numbers the national prefix
+    does not match: they stay as they are. The others are left unsettled, for
+    `_strip_for_parsing_exactly`."""
+    plan = _plan(country_code, region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False), _SETTLED: pl.lit(True)}
+    number = pl.col(_NUMBER)
+    length = number.str.len_bytes()
+    prefix = plan.national_prefix
+    return {
+        NATIONAL_NUMBER: number,
+        ERROR: pl.when(length < _MIN_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_SHORT_NSN)
+        .when(length > _MAX_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_LONG),
+        _DECIDED: pl.lit(True),
+        _SETTLED: pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern),
+    }
+
+
+@cache
+def _strip_for_parsing_exactly(country_code: int, region: str | None) -> dict[str, pl.Expr]:
     """The rest of `parse` once the country code is known: the national prefix and the lengths."""
     plan = _plan(country_code, region)
     if plan is None:
@@ -476,6 +559,33 @@ _LOCATED_SCHEMA = {
 
 @cache
 def _locate(country_code: int | None) -> dict[str, pl.Expr]:
+    """`_locate_exactly` for the numbers no specific type's pattern may match; the others are
+    left unsettled.
+
+    Most numbers are mobiles and landlines, and one test of all the specific types' patterns at
+    once rules out the eight tests of `_number_type` for them.
+    """
+    plans = _plans(country_code)
+    if not plans:
+        return {_DECIDED: pl.lit(False), _SETTLED: pl.lit(True)}
+    (main, plan), *others = plans
+    if others and plan.leading_digits is not None:
+        return {**_locate_exactly(country_code), _SETTLED: pl.lit(True)}
+    number = pl.col(NATIONAL_NUMBER)
+    kind = _number_type(number, plan, fast=True)
+    # A shared code's main region takes the number if it is valid there.
+    taken = pl.lit(True) if not others else kind != PhoneNumberType.UNKNOWN
+    return {
+        REGION: pl.when(taken).then(pl.lit(main)),
+        NUMBER_TYPE: pl.when(taken).then(kind),
+        POSSIBLE: _possible(number, plan),
+        _DECIDED: pl.lit(True),
+        _SETTLED: kind.is_not_null(),
+    }
+
+
+@cache
+def _locate_exactly(country_code: int | None) -> dict[str, pl.Expr]:
     """`region_code_for_number` as far as the code's main region goes, and
     `is_possible_number_with_reason`, which reads the main region's lengths.
 
@@ -489,12 +599,17 @@ def _locate(country_code: int | None) -> dict[str, pl.Expr]:
         return {_DECIDED: pl.lit(False)}
     number = pl.col(NATIONAL_NUMBER)
     (main, plan), *others = plans
-    possible = number.str.len_bytes().replace_strict(dict(plan.length_results), default=None)
     if not others:
         region, kind = pl.lit(main), _number_type(number, plan)
     else:
         region, kind = _first_region([(main, plan)], pl.lit(None))
+    possible = _possible(number, plan)
     return {REGION: region, NUMBER_TYPE: kind, POSSIBLE: possible, _DECIDED: pl.lit(True)}
+
+
+def _possible(number: pl.Expr, plan: _Plan) -> pl.Expr:
+    """`is_possible_number_with_reason`: the general lengths' verdict on the number's length."""
+    return number.str.len_bytes().replace_strict(dict(plan.length_results), default=None)
 
 
 @cache
@@ -545,8 +660,12 @@ def _type_in(country_code: int, region: str | None) -> dict[str, pl.Expr]:
     return {NUMBER_TYPE: _number_type(pl.col(NATIONAL_NUMBER), plan)}
 
 
-def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
-    """`_number_type_helper`: the general pattern, then each type in phonenumbers' order."""
+def _number_type(number: pl.Expr, plan: _Plan, *, fast: bool = False) -> pl.Expr:
+    """`_number_type_helper`: the general pattern, then each type in phonenumbers' order.
+
+    `fast` tests the specific types all at once (`_Plan.any_specific`), and leaves the numbers
+    that test matches untyped (null): they need the tests one by one.
+    """
     length = number.str.len_bytes()
 
     def matching(desc: _Desc | None) -> pl.Expr:
@@ -557,9 +676,12 @@ def _number_type(number: pl.Expr, plan: _Plan) -> pl.Expr:
         return length.is_in(list(desc.lengths)) & fits if desc.lengths else fits
 
     kind = pl.when(~matching(plan.general)).then(PhoneNumberType.UNKNOWN)
-    for code, desc in plan.specific:
-        if desc is not None:
-            kind = kind.when(matching(desc)).then(code)
+    if fast and plan.any_specific is not None:
+        kind = kind.when(number.str.contains(plan.any_specific)).then(pl.lit(None, pl.Int8))
+    else:
+        for code, desc in plan.specific:
+            if desc is not None:
+                kind = kind.when(matching(desc)).then(code)
     fixed_line = matching(plan.fixed_line)
     if plan.same_mobile_and_fixed_line:
         kind = kind.when(fixed_line).then(PhoneNumberType.FIXED_LINE_OR_MOBILE)
@@ -588,52 +710,130 @@ def _prefixed(number: pl.Expr, pattern: str | None) -> pl.Expr:
     return pl.lit(False) if pattern is None else number.str.contains(pattern)
 
 
-def _apply_where(
+def _settle(
     frame: pl.DataFrame,
-    needed: pl.Expr,
-    by: list[str],
+    rows: pl.Expr | None,
+    fast: tuple[list[str], Callable[..., Mapping[str, pl.Expr]]],
+    exact: tuple[list[str], Callable[..., Mapping[str, pl.Expr]]],
     schema: Mapping[str, pl.DataType | type[pl.DataType]],
-    build: Callable[..., Mapping[str, pl.Expr]],
 ) -> pl.DataFrame:
-    """`_apply` on the rows where `needed` holds; the other rows pass through unchanged.
+    """`_apply_to` with the `fast` (group-by columns, build), and the `exact` one on the rows the
+    fast build leaves `_SETTLED` false.
 
-    Each refinement step only touches the numbers an earlier step left open (row order is not
-    kept: callers sort by the row index once they are done).
+    The fast build answers the common case with fewer tests; the exact one is phonenumbers' every
+    step, and only the rows that need it pay for it. Both read the frame as it was, so their
+    answers go into it together.
     """
-    return pl.concat(
-        [frame.filter(~needed), _apply(frame.filter(needed), by, schema, build)], how="diagonal"
+    (fast_by, fast_build), (exact_by, exact_build) = fast, exact
+    built, built_rows = _build(
+        frame, _where(frame, rows), fast_by, {**schema, _SETTLED: pl.Boolean}, fast_build
     )
+    unsettled = built_rows.filter(built.get_column(_SETTLED).not_().fill_null(False))
+    redone = _build(frame, unsettled, exact_by, schema, exact_build)
+    return _merge(frame, schema, [(built, built_rows), redone])
 
 
-def _apply(
+def _apply_to(
     frame: pl.DataFrame,
+    rows: pl.Expr | None,
     by: list[str],
     schema: Mapping[str, pl.DataType | type[pl.DataType]],
     build: Callable[..., Mapping[str, pl.Expr]],
 ) -> pl.DataFrame:
-    """Set `schema`'s columns, built by `build(*key)` per group of `by` from its own metadata.
+    """Set `schema`'s columns on the rows where `rows` holds (on every row if None), built by
+    `build(*key)` per group of `by` from that group's own metadata. Other rows keep what they
+    had (null in a column new to the frame), and every row keeps its place.
 
     Running each group's expressions on that group alone keeps the work per number to the
     patterns of its own region, where a `when(code == ...)` chain would run every region's
-    patterns on every number. Large groups run as one lazy query, in parallel and with the
-    subexpressions a step shares (a stripped number, a pattern test) computed once; small ones
-    run eagerly, since that optimisation costs milliseconds per group, more than computing the
-    shared tests twice on a few rows. Columns a build leaves out are null.
+    patterns on every number; and a step that finishes an earlier step's work runs on the rows
+    that need it only. Columns a build leaves out are null.
     """
-    done, large = [], []
-    for key, part in frame.partition_by(by, as_dict=True).items():
-        built = build(*key)
-        columns = [
-            built.get(name, pl.lit(None)).cast(dtype).alias(name) for name, dtype in schema.items()
-        ]
-        if part.height < _LAZY_FROM_ROWS:
-            done.append(part.with_columns(columns))
-        else:
-            large.append(part.lazy().with_columns(columns))
-    if large:
-        done.append(pl.concat(large).collect())
-    if not done:
-        return frame.with_columns(
-            pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items()
+    return _merge(frame, schema, [_build(frame, _where(frame, rows), by, schema, build)])
+
+
+def _where(frame: pl.DataFrame, rows: pl.Expr | None) -> pl.Series | None:
+    return None if rows is None else frame.select(rows.fill_null(False)).to_series().arg_true()
+
+
+def _merge(
+    frame: pl.DataFrame,
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    updates: list[tuple[pl.DataFrame, pl.Series]],
+) -> pl.DataFrame:
+    """`schema`'s columns, each row's value taken from the last update that built one for it
+    (an update is built rows and the frame rows they belong to), else from the frame (null for
+    a column new to it)."""
+    height = frame.height
+    old = {
+        name: frame.get_column(name).cast(dtype)
+        if name in frame.columns
+        else pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
+        for name, dtype in schema.items()
+    }
+    updates = [(built, rows) for built, rows in updates if not rows.is_empty()]
+    if not updates:
+        return frame.with_columns(old.values())
+    # Each row's value is at `source` in the frame's column followed by the updates' columns.
+    source = pl.int_range(height, dtype=pl.UInt32, eager=True)
+    offset = height
+    for built, rows in updates:
+        source.scatter(
+            rows, pl.int_range(offset, offset + built.height, eager=True).cast(pl.UInt32)
         )
-    return pl.concat(done)
+        offset += built.height
+    return frame.with_columns(
+        pl.concat([column, *(built.get_column(name) for built, _ in updates)], rechunk=True).gather(
+            source
+        )
+        for name, column in old.items()
+    )
+
+
+def _build(
+    frame: pl.DataFrame,
+    where: pl.Series | None,
+    by: list[str],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    build: Callable[..., Mapping[str, pl.Expr]],
+) -> tuple[pl.DataFrame, pl.Series]:
+    """`schema`'s columns for the frame's rows at `where` (all if None), group after group, and
+    the frame row each built row belongs to (see `_apply_to`).
+
+    One hash pass finds the groups and their rows; each group then copies only the columns its
+    expressions read, as copying is most of what splitting a frame costs. Large groups run as
+    lazy queries, in parallel and with the subexpressions a step shares (a stripped number, a
+    pattern test) computed once; small ones run eagerly, since that optimisation costs
+    milliseconds per group, more than computing the shared tests twice on a few rows.
+    """
+    if frame.is_empty() or (where is not None and where.is_empty()):
+        return pl.DataFrame(schema=schema), pl.Series(dtype=pl.UInt32)
+    if where is None:
+        keyed = frame.select(*by, pl.int_range(pl.len(), dtype=pl.UInt32).alias(_POSITION))
+    else:
+        keyed = frame.select(pl.col(by).gather(where)).with_columns(where.alias(_POSITION))
+    groups = keyed.group_by(by).agg(_POSITION)
+    columns = [
+        [
+            expressions.get(name, pl.lit(None)).cast(dtype).alias(name)
+            for expressions in [build(*key)]
+            for name, dtype in schema.items()
+        ]
+        for key in groups.select(by).iter_rows()
+    ]
+    read = sorted({name for group in columns for expr in group for name in expr.meta.root_names()})
+    parts = [
+        frame.select(pl.col(read).gather(rows), pl.lit(rows).alias(_POSITION))
+        for rows in groups.get_column(_POSITION)
+    ]
+    large = [index for index, part in enumerate(parts) if part.height >= _LAZY_FROM_ROWS]
+    lazily = pl.collect_all(
+        [parts[index].lazy().select(_POSITION, *columns[index]) for index in large]
+    )
+    built = dict(zip(large, lazily, strict=True))
+    results = [
+        built[index] if index in built else part.select(_POSITION, *columns[index])
+        for index, part in enumerate(parts)
+    ]
+    together = pl.concat(results)
+    return together.drop(_POSITION), together.get_column(_POSITION)

@@ -1,41 +1,36 @@
 """Normalize raw phone numbers to E.164, or say exactly why a number cannot be used.
 
 The work is split by what it needs. Cleaning (Unicode folding, `tel:`, separators, Excel's float
-and scientific damage, the reject reasons that follow from the text alone) is vectorized polars
-string work. Whatever needs the numbering plan (country codes, trunk prefixes, number
-ranges, number types) goes to phonenumbers, once per distinct (cleaned value, region) pair, and
-the answers are joined back: an export repeats the same numbers in the same few spellings, so the
-distinct pairs are far fewer than the rows, and a Python call per row would dominate the run.
+and scientific damage, an exit code spelled as `+`, the reject reasons that follow from the text
+alone) is vectorized polars string work. Whatever needs the numbering plan (country codes, trunk
+prefixes, number ranges, number types) is read once per distinct (cleaned value, region) pair, and
+the answers go back to the rows by position: exports repeat numbers, in several spellings, and a
+distinct pair costs far more to read than a row costs to clean.
 
 Reading a value without `+`: as a national number of the row's region first (the country column,
 else the default region); if that is not a valid number, as an international number that lost its
 `+` (Excel's `447911123456.0`, or `00` from a country whose exit code is not 00). Without any
 region, the international reading is the only one.
 
-Even once per distinct pair, phonenumbers costs about 55 µs a number, and a large export has
-hundreds of thousands of distinct numbers. So the readings are first decided for all pairs at once
-by `pipeline.numbering`, which runs phonenumbers' own metadata patterns as polars expressions and
-gives exactly phonenumbers' answers where it answers at all; only the pairs it leaves undecided
-(rare spellings, a few regions' rewriting rules) go to phonenumbers one by one.
+phonenumbers costs about 50 µs a number, and a large export has hundreds of thousands of distinct
+numbers. So the pairs are first read all at once by `pipeline.numbering`, which runs phonenumbers'
+own metadata patterns as polars expressions and gives exactly phonenumbers' answers where it
+answers at all; only the pairs it leaves undecided (rare spellings, a few regions' rewriting
+rules) go to phonenumbers one by one (`pipeline._reader`, over every core when there are many).
+Until the rejects file is written, a rejected row carries one integer, its verdict; the reason and
+the detail are written once per distinct verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
 import polars as pl
-from phonenumbers import (
-    NumberParseException,
-    PhoneMetadata,
-    PhoneNumber,
-    PhoneNumberFormat,
-    PhoneNumberType,
-    ValidationResult,
-)
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType, ValidationResult
 
-from pipeline import numbering
+from pipeline import _reader, numbering
 from pipeline.errors import InvalidRegionError
 from pipeline.rejects import REJECTS_SCHEMA, Reason
 from pipeline.schemas import Contacts, validate_lazily
@@ -49,36 +44,52 @@ __all__ = [
     "normalize",
 ]
 
-MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-"""What `mobile_only` accepts: where mobiles and landlines share ranges (US, CA) both are typed
-FIXED_LINE_OR_MOBILE, and refusing those would refuse every North American number."""
+MOBILE_TYPES = _reader.MOBILE_TYPES
 
 _SUPPORTED_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+# The exit codes phonenumbers reads as a plain prefix (`00`, `011`, `810`, ...); see `_clean`.
+_EXIT_CODES = {
+    region: prefix
+    for region in _SUPPORTED_REGIONS
+    if (prefix := PhoneMetadata.metadata_for_region(region).international_prefix).isdigit()
+}
+_NO_REGION_EXIT_CODE = "00"
+_NONZERO_DIGITS = list("123456789")
 
 # Working columns; the double underscore keeps them clear of whatever columns a caller brings.
 _TEXT = "__text"
 _CLEAN = "__clean"
 _REGION = "__region"
 _KEY_REGION = "__key_region"
-_EARLY_REASON = "__early_reason"
-_EARLY_DETAIL = "__early_detail"
-_REASON = "__reason"
-_DETAIL = "__detail"
-_INDEX = "__index"
-_FIRST = "__first"  # column prefixes: the national or only reading, and the international one
-_SECOND = "__second"
+_BAD_REGION = "__bad_region"
+_EXIT_CODE = "__exit_code"
+_VERDICT = "__verdict"
+_POSITION = "__position"
+_FIRST = "__first"
+_SLOT = "__slot"
 _FOUND = "__found"
 _DECIDED = "__decided"
-_VERDICT_CODE = "__verdict_code"
-_VERDICT_KIND = "__verdict_kind"
-_VERDICT_POSSIBLE = "__verdict_possible"
+_RETRY = "__retry"  # column prefix: the international reading of a value read in a region first
 
 _TEL_PREFIX = r"(?i)^tel:"
 _EXTENSION = r"(?i)(?:;ext=|extension|\bext\.?|x|#)\s*\d+$"
 _SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$"
 _FLOAT_CAST = r"^(\d{6,})\.0+$"
-_SEPARATORS = r"[\s.\-\u2010-\u2015()\[\]/']"
+_SEPARATORS = [
+    *"\t\n\x0b\x0c\r \x85\xa0\u1680",
+    *map(chr, range(0x2000, 0x200B)),
+    *"\u2028\u2029\u202f\u205f\u3000",
+    *".-",
+    *map(chr, range(0x2010, 0x2016)),
+    *"()[]/'",
+]
+"""What carries no digits: whitespace (Unicode's White_Space, what `\\s` matches in polars), dots,
+hyphens and dashes, brackets, slashes and apostrophes; as single characters, for one
+`replace_many` pass, which costs half a regex character class's."""
 _DIGITS = r"^\+?\d+$"
+
+# The verdicts (see `pipeline._reader`) of the rules the text alone decides, in the order tried.
+_RULE_EMPTY, _RULE_EXTENSION, _RULE_SCIENTIFIC, _RULE_NOT_DIGITS, _RULE_BAD_REGION = range(1, 6)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,8 @@ class NormalizeResult:
     rejects: pl.DataFrame
     """`source_file, source_line, raw_value, region, reason, detail` (see `pipeline.rejects`)."""
     distinct_values: int
-    """How many distinct (cleaned value, region) pairs the run read: far fewer than the rows."""
+    """How many distinct (cleaned value, region) pairs the run read: rows that repeat a number,
+    even spelled differently, are read once."""
     distinct_parsed: int
     """How many of those went to phonenumbers one by one (the vectorized reading left them
     undecided): the Python cost of the run."""
@@ -114,42 +126,43 @@ class NormalizeResult:
         return dict(counts.iter_rows())
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    e164: str | None = None
-    reason: Reason | None = None
-    detail: str | None = None
-
-    @property
-    def found(self) -> bool:
-        """A valid number was read (even one `mobile_only` refuses): no other reading is tried."""
-        return self.e164 is not None or self.reason is Reason.NOT_MOBILE
-
-
-_NO_REGION = _Outcome(
-    reason=Reason.INVALID_COUNTRY_CODE,
-    detail="no country code and no region to read it as a national number; "
-    "set a default region or a country column",
-)
-_PARSE_FAILURES: dict[int, _Outcome] = {
-    NumberParseException.INVALID_COUNTRY_CODE: _Outcome(
-        reason=Reason.INVALID_COUNTRY_CODE,
-        detail="does not start with a country calling code that exists",
+_RULE_TEXTS: dict[int, tuple[Reason, str]] = {
+    _RULE_EMPTY: (Reason.EMPTY, "the phone cell is empty"),
+    _RULE_EXTENSION: (Reason.HAS_EXTENSION, "has an extension, which an SMS cannot reach"),
+    _RULE_SCIENTIFIC: (
+        Reason.EXCEL_DAMAGED,
+        "in scientific notation: a spreadsheet rounded it and the lost digits cannot be "
+        "recovered; export the column as text",
     ),
-    NumberParseException.NOT_A_NUMBER: _Outcome(
-        reason=Reason.NOT_A_NUMBER, detail="cannot be read as a phone number"
+    _RULE_NOT_DIGITS: (
+        Reason.NOT_A_NUMBER,
+        "holds characters other than digits, a leading '+' and separators",
     ),
-    NumberParseException.TOO_SHORT_AFTER_IDD: _Outcome(
-        reason=Reason.TOO_SHORT, detail="too few digits after the international prefix"
-    ),
-    NumberParseException.TOO_SHORT_NSN: _Outcome(
-        reason=Reason.TOO_SHORT, detail="too few digits for a phone number"
-    ),
-    NumberParseException.TOO_LONG: _Outcome(
-        reason=Reason.TOO_LONG, detail="too many digits for a phone number"
+    _RULE_BAD_REGION: (
+        Reason.INVALID_COUNTRY_CODE,
+        "country '{}' is not an ISO 3166 alpha-2 code (such as GB) and the number has no "
+        "country code",
     ),
 }
-
+"""The rules decided from the text alone; the bad-region detail names the row's country cell."""
+_NO_REGION = (
+    Reason.INVALID_COUNTRY_CODE,
+    "no country code and no region to read it as a national number; "
+    "set a default region or a country column",
+)
+_PARSE_FAILURES: dict[int, tuple[Reason, str]] = {
+    NumberParseException.INVALID_COUNTRY_CODE: (
+        Reason.INVALID_COUNTRY_CODE,
+        "does not start with a country calling code that exists",
+    ),
+    NumberParseException.NOT_A_NUMBER: (Reason.NOT_A_NUMBER, "cannot be read as a phone number"),
+    NumberParseException.TOO_SHORT_AFTER_IDD: (
+        Reason.TOO_SHORT,
+        "too few digits after the international prefix",
+    ),
+    NumberParseException.TOO_SHORT_NSN: (Reason.TOO_SHORT, "too few digits for a phone number"),
+    NumberParseException.TOO_LONG: (Reason.TOO_LONG, "too many digits for a phone number"),
+}
 _INVALID: dict[int, tuple[Reason, str]] = {
     ValidationResult.TOO_SHORT: (Reason.TOO_SHORT, "too few digits for a {where} number"),
     ValidationResult.TOO_LONG: (Reason.TOO_LONG, "too many digits for a {where} number"),
@@ -188,34 +201,32 @@ def normalize(
     benchmark that hold the vectorized reading (`_interpret_vectorized`) to phonenumbers.
     """
     prepared = _prepare(frame, _check_region(default_region))
-    keys = prepared.filter(pl.col(_EARLY_REASON).is_null()).select(_CLEAN, _KEY_REGION).unique()
-    decided = _interpret_vectorized(keys, mobile_only) if _vectorized else keys.clear()
-    undecided = keys.join(decided, on=[_CLEAN, _KEY_REGION], how="anti", nulls_equal=True)
-    outcomes = pl.concat([decided, _interpret_all(undecided, mobile_only)], how="diagonal")
-    joined = prepared.join(
-        outcomes, on=[_CLEAN, _KEY_REGION], how="left", nulls_equal=True, maintain_order="left"
-    ).with_columns(
-        pl.coalesce(_EARLY_REASON, _REASON).alias(_REASON),
-        pl.coalesce(_EARLY_DETAIL, _DETAIL).alias(_DETAIL),
+    # The rows no rule rejected are read, once per distinct key; `slot` is each such row's key.
+    candidates = prepared.get_column(_VERDICT).is_null().arg_true()
+    keys, slots = _distinct(prepared.select(pl.col(_CLEAN, _KEY_REGION).gather(candidates)))
+    outcomes, parsed = _interpret(keys, mobile_only, vectorized=_vectorized)
+    slot = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(candidates, slots)
+    read = prepared.lazy().with_columns(
+        outcomes.get_column("phone_e164").gather(slot),
+        pl.coalesce(_VERDICT, outcomes.get_column(_VERDICT).gather(slot)),
     )
-    rejected = pl.col(_REASON).is_not_null()
-    valid = joined.filter(~rejected).select(
-        *frame.columns, pl.col(_REGION).alias("region"), "phone_e164"
-    )
-    rejects = joined.filter(rejected).select(
-        "source_file",
-        "source_line",
-        pl.col("phone_raw").alias("raw_value"),
-        pl.col(_REGION).alias("region"),
-        pl.col(_REASON).alias("reason"),
-        pl.col(_DETAIL).alias("detail"),
+    accepted = pl.col("phone_e164").is_not_null()
+    valid, rejected = pl.collect_all(
+        [
+            read.filter(accepted).select(
+                *frame.columns, pl.col(_REGION).alias("region"), "phone_e164"
+            ),
+            read.filter(~accepted).select(
+                "source_file", "source_line", "phone_raw", "region_raw", _REGION, _VERDICT
+            ),
+        ]
     )
     valid, unexpected = validate_lazily(Contacts, valid)
     return NormalizeResult(
         valid=valid,
-        rejects=pl.concat([rejects.cast(REJECTS_SCHEMA), unexpected]),
+        rejects=pl.concat([_rejects(rejected), unexpected]),
         distinct_values=keys.height,
-        distinct_parsed=undecided.height,
+        distinct_parsed=parsed,
     )
 
 
@@ -271,33 +282,62 @@ def _check_region(region: str | None) -> str | None:
 
 
 def _prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
-    """Add the region, the cleaned value, the distinct-key region and any reason known from text."""
-    region_text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
-    given = region_text.is_not_null() & (region_text != "")
-    known = region_text.is_in(_SUPPORTED_REGIONS)
-    region = (
-        pl.when(given & known)
-        .then(region_text)
-        .when(~given)
-        .then(pl.lit(default_region))
-        .cast(pl.String)
-    )
+    """Add the region, the cleaned value, the distinct-key region, and the verdict of the first
+    rule the text alone breaks (null if none does)."""
     text = pl.col(_TEXT).str.strip_chars().str.replace(_TEL_PREFIX, "").str.strip_chars()
-    dials_00 = _regions_dialling_00(frame.select(region.drop_nulls().unique()).to_series())
-    clean = _clean(pl.col(_TEXT), pl.col(_REGION).is_null() | pl.col(_REGION).is_in(dials_00))
     # With a country code the region changes nothing, so leaving it out of the key merges rows.
     national = ~pl.col(_CLEAN).str.starts_with("+")
-    # Lazy, so that the tests the early rejects share (see `_early_rejects`) run once.
+    cells = _regions(frame.get_column("region_raw"), default_region)
+    # Each row's cell, as its place among the distinct cells: one hash lookup a row.
+    cell = pl.col("region_raw").replace_strict(
+        cells.get_column("region_raw"), pl.int_range(cells.height, dtype=pl.UInt32, eager=True)
+    )
+    # Lazy, so that the expressions the verdict shares with the cleaning run once.
     return (
         frame.with_columns(_nfkc(frame.get_column("phone_raw")).alias(_TEXT))
         .lazy()
-        .with_columns(text.alias(_TEXT), region.alias(_REGION))
-        .with_columns(clean.alias(_CLEAN))
+        .with_columns(
+            pl.lit(cells.get_column(name)).gather(cell).alias(name)
+            for name in (_REGION, _BAD_REGION, _EXIT_CODE)
+        )
+        .with_columns(text.alias(_TEXT))
+        .with_columns(_clean(pl.col(_TEXT), pl.col(_EXIT_CODE)).alias(_CLEAN))
         .with_columns(
             pl.when(national).then(pl.col(_REGION)).alias(_KEY_REGION),
-            *_early_rejects(pl.col(_TEXT), pl.col(_CLEAN), bad_region=given & ~known & national),
+            _rule_verdict(pl.col(_TEXT), pl.col(_CLEAN), bad_region=pl.col(_BAD_REGION) & national),
         )
+        .drop(_TEXT, _BAD_REGION, _EXIT_CODE)
         .collect()
+    )
+
+
+def _regions(cells: pl.Series, default_region: str | None) -> pl.DataFrame:
+    """Per distinct country cell: the region (`_REGION`) it reads national numbers in (the
+    default region where the cell is empty, none where it names no region phonenumbers knows),
+    whether it is such an unknown code (`_BAD_REGION`), and that region's plain exit code
+    (`_EXIT_CODE`, see `_clean`). A file has a handful of distinct cells, not one per row."""
+    text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
+    given = text.is_not_null() & (text != "")
+    known = text.is_in(_SUPPORTED_REGIONS)
+    region = pl.col(_REGION)
+    return (
+        cells.unique()
+        .to_frame("region_raw")
+        .with_columns(
+            pl.when(given & known)
+            .then(text)
+            .when(~given)
+            .then(pl.lit(default_region))
+            .cast(pl.String)
+            .alias(_REGION),
+            (given & ~known).alias(_BAD_REGION),
+        )
+        .with_columns(
+            pl.when(region.is_null())
+            .then(pl.lit(_NO_REGION_EXIT_CODE))
+            .otherwise(region.replace_strict(_EXIT_CODES, default=None, return_dtype=pl.String))
+            .alias(_EXIT_CODE)
+        )
     )
 
 
@@ -311,269 +351,228 @@ def _nfkc(values: pl.Series) -> pl.Series:
     return values.clone().scatter(folded, values.gather(folded).str.normalize("NFKC"))
 
 
-def _clean(text: pl.Expr, exit_code_is_00: pl.Expr) -> pl.Expr:
-    """Strip what carries no digits; where `00` is the exit code, spell it `+`.
+def _clean(text: pl.Expr, exit_code: pl.Expr) -> pl.Expr:
+    """Strip what carries no digits; spell the region's exit code (`00`, `011`, ...) as `+`.
 
     The `0` of `+44 (0)7400` stays: phonenumbers drops a trunk prefix after a country code where
     it is one (GB, DE, FR) and keeps it where it is part of the number (Italy's `+39 06`).
 
-    Writing `0044...` as `+44...` is exact there (phonenumbers reads both the same) and merges
-    the two spellings before the distinct step; elsewhere a leading 00 is left to phonenumbers.
+    Where the region's exit code is a plain digit string, phonenumbers strips it from a value
+    that starts with it and is not followed by a 0 (`_parse_prefix_as_idd`), and reads the rest
+    exactly as it reads the same digits after `+`. So writing `011 44...` (read in the US) as
+    `+44...` is exact, and merges the spellings before the distinct step. Exit codes that are
+    patterns (Australia's `0011` among others) are left to phonenumbers. Without a region,
+    `00` is taken as the exit code: the international reading is the only one there anyway.
     """
-    digits = text.str.replace(_FLOAT_CAST, "$1").str.replace_all(_SEPARATORS, "")
-    return pl.when(exit_code_is_00).then(digits.str.replace(r"^00", "+")).otherwise(digits)
-
-
-def _early_rejects(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> list[pl.Expr]:
-    """The reasons that follow from the text alone, first match wins, as (reason, detail)."""
-    rules: list[tuple[pl.Expr, Reason, pl.Expr]] = [
-        (clean.is_null() | (clean == ""), Reason.EMPTY, pl.lit("the phone cell is empty")),
-        (
-            text.str.contains(_EXTENSION),
-            Reason.HAS_EXTENSION,
-            pl.lit("has an extension, which an SMS cannot reach"),
-        ),
-        (
-            text.str.contains(_SCIENTIFIC),
-            Reason.EXCEL_DAMAGED,
-            pl.lit(
-                "in scientific notation: a spreadsheet rounded it and the lost digits cannot be "
-                "recovered; export the column as text"
-            ),
-        ),
-        (
-            ~clean.str.contains(_DIGITS),
-            Reason.NOT_A_NUMBER,
-            pl.lit("holds characters other than digits, a leading '+' and separators"),
-        ),
-        (
-            bad_region,
-            Reason.INVALID_COUNTRY_CODE,
-            pl.format(
-                "country '{}' is not an ISO 3166 alpha-2 code (such as GB) and the number has no "
-                "country code",
-                pl.col("region_raw"),
-            ),
-        ),
-    ]
-    # Each when/then is null unless its rule matches, so coalescing them keeps the first match.
-    reason = pl.coalesce(*(pl.when(c).then(pl.lit(code.value)) for c, code, _ in rules))
-    detail = pl.coalesce(*(pl.when(c).then(detail) for c, _, detail in rules))
-    return [reason.alias(_EARLY_REASON), detail.alias(_EARLY_DETAIL)]
-
-
-def _regions_dialling_00(regions: Iterable[str]) -> list[str]:
-    return [
-        region
-        for region in regions
-        if (metadata := PhoneMetadata.metadata_for_region(region)) is not None
-        and metadata.international_prefix == "00"
-    ]
-
-
-def _interpret_all(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
-    """The one place phonenumbers runs on input: once per distinct (cleaned value, region)."""
-    reader = _Reader(mobile_only)
-    outcomes = [reader.interpret(value, region) for value, region in keys.iter_rows()]
-    return keys.with_columns(
-        pl.Series("phone_e164", [o.e164 for o in outcomes], dtype=pl.String),
-        pl.Series(_REASON, [o.reason and o.reason.value for o in outcomes], dtype=pl.String),
-        pl.Series(_DETAIL, [o.detail for o in outcomes], dtype=pl.String),
+    digits = text.str.replace(_FLOAT_CAST, "$1").str.replace_many(
+        _SEPARATORS, [""] * len(_SEPARATORS)
     )
+    length = exit_code.str.len_bytes()
+    dialled = digits.str.starts_with(exit_code) & digits.str.slice(length, 1).is_in(_NONZERO_DIGITS)
+    return pl.when(dialled).then("+" + digits.str.slice(length)).otherwise(digits)
+
+
+def _rule_verdict(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> pl.Expr:
+    """The verdict of the first rule of `_RULE_TEXTS` the text breaks, else null."""
+    return (
+        pl.when(clean.is_null() | (clean == ""))
+        .then(_RULE_EMPTY)
+        .when(text.str.contains(_EXTENSION))
+        .then(_RULE_EXTENSION)
+        .when(text.str.contains(_SCIENTIFIC))
+        .then(_RULE_SCIENTIFIC)
+        .when(~clean.str.contains(_DIGITS))
+        .then(_RULE_NOT_DIGITS)
+        .when(bad_region)
+        .then(_RULE_BAD_REGION)
+        .cast(pl.Int32)
+        .alias(_VERDICT)
+    )
+
+
+def _distinct(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """The distinct rows in order of first appearance, and per row the position of its own among
+    them.
+
+    What is worked out per distinct row goes back to every row by that position, a gather: a
+    join back on the key columns would hash every row a second time, and costs more than a
+    million-row file with few repeats saves by reading each value once.
+    """
+    position = pl.col(_POSITION)
+    by = frame.columns
+    marked = (
+        frame.lazy()
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_POSITION))
+        .with_columns(position.min().over(by).alias(_SLOT))
+        .with_columns((pl.col(_SLOT) == position).alias(_FIRST))
+        .collect()
+    )
+    first = marked.get_column(_FIRST)
+    slots = (first.cum_sum() - 1).gather(marked.get_column(_SLOT))
+    return marked.filter(first).select(by), slots
+
+
+def _interpret(
+    keys: pl.DataFrame, mobile_only: bool, *, vectorized: bool
+) -> tuple[pl.DataFrame, int]:
+    """`phone_e164` and `_VERDICT` per key, in order, and how many keys phonenumbers read.
+
+    `numbering` reads them all at once, and phonenumbers what it leaves undecided (everything,
+    with `vectorized` off).
+    """
+    if vectorized:
+        read = _interpret_vectorized(keys, mobile_only)
+    else:
+        read = pl.DataFrame(
+            {
+                "phone_e164": pl.repeat(None, keys.height, dtype=pl.String, eager=True),
+                _VERDICT: pl.repeat(None, keys.height, dtype=pl.Int32, eager=True),
+                _DECIDED: pl.repeat(False, keys.height, eager=True),
+            }
+        )
+    undecided = read.get_column(_DECIDED).not_().arg_true()
+    pairs = keys.select(pl.col(_CLEAN, _KEY_REGION).gather(undecided)).rows()
+    outcomes = _reader.read_all(pairs, mobile_only)
+    e164 = read.get_column("phone_e164").scatter(undecided, [e164 for e164, _ in outcomes])
+    verdict = read.get_column(_VERDICT).scatter(undecided, [verdict for _, verdict in outcomes])
+    return pl.DataFrame([e164, verdict]), len(pairs)
 
 
 def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
-    """What `_Reader.interpret` gives, for the keys whose every needed reading `numbering` decides.
+    """What `_reader.Reader.interpret` gives, per key: `phone_e164`, `_VERDICT`, and `_DECIDED`
+    (false where `numbering` cannot decide a reading the key needs).
 
-    The keys it cannot decide are left out. The readings and their order are `_readings`'; the
-    international reading of a value without `+` is only made where the national one leaves it
-    needed (no region, or a national reading that found nothing).
+    The readings and their order are `_reader.readings`'; the international reading of a value
+    without `+` is only made where the national one leaves it needed (no region, or a national
+    reading that found nothing).
     """
-    value, region = pl.col(_CLEAN), pl.col(_KEY_REGION)
-    international = value.str.starts_with("+")
-    first = _read_vectorized(keys.get_column(_CLEAN), keys.get_column(_KEY_REGION), mobile_only)
-    readings = pl.concat(
-        [keys.with_row_index(_INDEX), first.select(pl.all().name.prefix(_FIRST))],
-        how="horizontal",
-    )
-    again = readings.filter(
-        ~international & (region.is_null() | (pl.col(_FIRST + _DECIDED) & ~pl.col(_FIRST + _FOUND)))
-    ).select(_INDEX, ("+" + value.str.replace("^00", "")).alias(_CLEAN))
+    values, regions = keys.get_column(_CLEAN), keys.get_column(_KEY_REGION)
+    first = _read_vectorized(values, regions, mobile_only)
+    international = values.str.starts_with("+")
+    again = (
+        ~international & (regions.is_null() | (first.get_column(_DECIDED) & ~first[_FOUND]))
+    ).arg_true()
     second = _read_vectorized(
-        again.get_column(_CLEAN),
-        pl.repeat(None, again.height, dtype=pl.String, eager=True),
+        "+" + values.gather(again).str.replace("^00", ""),
+        pl.repeat(None, again.len(), dtype=pl.String, eager=True),
         mobile_only,
     )
-    readings = readings.join(
-        pl.concat(
-            [again.select(_INDEX), second.select(pl.all().name.prefix(_SECOND))],
-            how="horizontal",
-        ),
-        on=_INDEX,
-        how="left",
-    )
+    retried = [
+        pl.repeat(None, keys.height, dtype=column.dtype, eager=True)
+        .scatter(again, column)
+        .alias(_RETRY + column.name)
+        for column in second.get_columns()
+    ]
+    found, retry_found = pl.col(_FOUND), pl.col(_RETRY + _FOUND)
+    in_region = pl.col(_KEY_REGION).is_not_null()
+    plus = pl.col(_CLEAN).str.starts_with("+")
 
-    def chosen(column: str, no_region: str | None) -> pl.Expr:
+    def chosen(column: str, no_region: object) -> pl.Expr:
         """The first reading that finds a number, else the national reading's failure, else
-        (no region to read a national number in) `_NO_REGION`."""
+        (no region to read a national number in) `no_region`."""
         return (
-            pl.when(international | (region.is_not_null() & pl.col(_FIRST + _FOUND)))
-            .then(pl.col(_FIRST + column))
-            .when(pl.col(_SECOND + _FOUND))
-            .then(pl.col(_SECOND + column))
-            .when(region.is_not_null())
-            .then(pl.col(_FIRST + column))
-            .otherwise(pl.lit(no_region, dtype=pl.String))
+            pl.when(plus | (in_region & found))
+            .then(pl.col(column))
+            .when(retry_found)
+            .then(pl.col(_RETRY + column))
+            .when(in_region)
+            .then(pl.col(column))
+            .otherwise(pl.lit(no_region, dtype=first.schema[column]))
             .alias(column)
         )
 
     decided = (
-        pl.when(international)
-        .then(pl.col(_FIRST + _DECIDED))
-        .when(region.is_not_null())
-        .then(pl.col(_FIRST + _DECIDED) & (pl.col(_FIRST + _FOUND) | pl.col(_SECOND + _DECIDED)))
-        .otherwise(pl.col(_SECOND + _DECIDED))
+        pl.when(plus)
+        .then(pl.col(_DECIDED))
+        .when(in_region)
+        .then(pl.col(_DECIDED) & (found | pl.col(_RETRY + _DECIDED)))
+        .otherwise(pl.col(_RETRY + _DECIDED))
     )
-    return readings.filter(decided.fill_null(False)).select(
-        _CLEAN,
-        _KEY_REGION,
+    return pl.concat([keys, first, pl.DataFrame(retried)], how="horizontal").select(
         chosen("phone_e164", None),
-        chosen(_REASON, _NO_REGION.reason and _NO_REGION.reason.value),
-        chosen(_DETAIL, _NO_REGION.detail),
+        chosen(_VERDICT, _reader.NO_REGION),
+        decided.fill_null(False).alias(_DECIDED),
     )
 
 
 def _read_vectorized(values: pl.Series, regions: pl.Series, mobile_only: bool) -> pl.DataFrame:
-    """`_Reader._read` on every (value, region) at once: `phone_e164`, the reason and detail,
-    `_FOUND` (see `_Outcome.found`) and `_DECIDED` (false where `numbering` cannot decide)."""
+    """`_reader.Reader._read` on every (value, region) at once: `phone_e164`, `_VERDICT`,
+    `_FOUND` (see `_reader.found`) and `_DECIDED` (false where `numbering` cannot decide)."""
     parsed = numbering.parse(values, regions)
     kinds = numbering.classify(
         parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
     )
-    numbers = pl.concat([parsed, kinds], how="horizontal")
-    error, code, kind = (
-        pl.col(numbering.ERROR),
-        pl.col(numbering.COUNTRY_CODE),
-        pl.col(numbering.NUMBER_TYPE),
-    )
+    error = pl.col(numbering.ERROR).cast(pl.Int32)
+    code = pl.col(numbering.COUNTRY_CODE).cast(pl.Int32)
+    kind = pl.col(numbering.NUMBER_TYPE).cast(pl.Int32)
     valid = kind != PhoneNumberType.UNKNOWN
     refused = valid & ~kind.is_in(list(MOBILE_TYPES)) if mobile_only else pl.lit(False)
     accepted = valid & ~refused
-    # What the reason and detail depend on; they are written by the functions `_Reader` uses,
-    # once per distinct verdict rather than per number.
-    numbers = numbers.with_columns(
-        pl.when(~accepted).then(code).alias(_VERDICT_CODE),
-        pl.when(refused).then(kind).alias(_VERDICT_KIND),
-        pl.when(~valid).then(numbering.POSSIBLE).alias(_VERDICT_POSSIBLE),
+    return pl.concat([parsed, kinds], how="horizontal").select(
         pl.when(accepted)
         .then(pl.format("+{}{}", code, numbering.NATIONAL_NUMBER))
         .alias("phone_e164"),
+        pl.when(error.is_not_null())
+        .then(_reader.PARSE_FAILED + error)
+        .when(refused)
+        .then(_reader.not_mobile(code, kind))
+        .when(~valid)
+        .then(_reader.invalid(code, pl.col(numbering.POSSIBLE).cast(pl.Int32)))
+        .cast(pl.Int32)
+        .alias(_VERDICT),
         (accepted | refused).fill_null(False).alias(_FOUND),
         (error.is_not_null() | kind.is_not_null()).alias(_DECIDED),
     )
-    verdicts = (
-        numbers.filter(error.is_not_null() | pl.col(_VERDICT_CODE).is_not_null())
-        .select(pl.col(numbering.ERROR), _VERDICT_CODE, _VERDICT_KIND, _VERDICT_POSSIBLE)
-        .unique()
+
+
+def _rejects(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rejects layout (`REJECTS_SCHEMA`) of rows that carry a verdict."""
+    verdicts = rows.get_column(_VERDICT).unique()
+    texts = [_verdict_text(verdict) for verdict in verdicts]
+    table = pl.DataFrame(
+        [
+            verdicts,
+            pl.Series("reason", [reason.value for reason, _ in texts], dtype=pl.String),
+            pl.Series("detail", [detail for _, detail in texts], dtype=pl.String),
+        ]
     )
-    texts = [_verdict_text(*row) for row in verdicts.iter_rows()]
-    verdicts = verdicts.with_columns(
-        pl.Series(_REASON, [o.reason and o.reason.value for o in texts], dtype=pl.String),
-        pl.Series(_DETAIL, [o.detail for o in texts], dtype=pl.String),
-    )
-    return numbers.join(
-        verdicts,
-        on=[numbering.ERROR, _VERDICT_CODE, _VERDICT_KIND, _VERDICT_POSSIBLE],
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    ).select("phone_e164", _REASON, _DETAIL, _FOUND, _DECIDED)
-
-
-def _verdict_text(
-    error: int | None, country_code: int | None, kind: int | None, possible: int | None
-) -> _Outcome:
-    """The reason and detail of a reading that found no usable number, as `_Reader` writes them."""
-    if error is not None:
-        return _PARSE_FAILURES[error]
-    assert country_code is not None
-    if kind is not None:
-        return _not_mobile(country_code, kind)
-    assert possible is not None
-    return _invalid(country_code, possible)
-
-
-class _Reader:
-    """Reads cleaned values with phonenumbers for one run.
-
-    The spellings of one number (`07911123456` in GB, `+447911123456`) are different keys of the
-    distinct step but parse to the same number, and validating and typing it costs more than
-    parsing; so each parsed number's verdict is kept for the rest of the run.
-    """
-
-    def __init__(self, mobile_only: bool) -> None:
-        self._mobile_only = mobile_only
-        self._verdicts: dict[tuple[int | None, int | None, bool, int], _Outcome] = {}
-
-    def interpret(self, value: str, region: str | None) -> _Outcome:
-        """The first reading that finds a number; else why the most trusted reading failed."""
-        failures: list[_Outcome] = []
-        for candidate, candidate_region in _readings(value, region):
-            outcome = self._read(candidate, candidate_region)
-            if outcome.found:
-                return outcome
-            failures.append(outcome)
-        if region is None and not value.startswith("+"):
-            return _NO_REGION
-        return failures[0]
-
-    def _read(self, candidate: str, region: str | None) -> _Outcome:
-        try:
-            number = phonenumbers.parse(candidate, region)
-        except NumberParseException as exc:
-            return _PARSE_FAILURES[exc.error_type]
-        key = (
-            number.country_code,
-            number.national_number,
-            bool(number.italian_leading_zero),
-            number.number_of_leading_zeros or 1,
+    bad_region = pl.format(_RULE_TEXTS[_RULE_BAD_REGION][1], pl.col("region_raw"))
+    return (
+        rows.join(table, on=_VERDICT, how="left", maintain_order="left")
+        .select(
+            "source_file",
+            "source_line",
+            pl.col("phone_raw").alias("raw_value"),
+            pl.col(_REGION).alias("region"),
+            "reason",
+            pl.when(pl.col(_VERDICT) == _RULE_BAD_REGION)
+            .then(bad_region)
+            .otherwise(pl.col("detail"))
+            .alias("detail"),
         )
-        if key not in self._verdicts:
-            self._verdicts[key] = self._judge(number)
-        return self._verdicts[key]
-
-    def _judge(self, number: PhoneNumber) -> _Outcome:
-        if not phonenumbers.is_valid_number(number):
-            return _invalid(
-                number.country_code, phonenumbers.is_possible_number_with_reason(number)
-            )
-        if self._mobile_only:
-            kind = phonenumbers.number_type(number)
-            if kind not in MOBILE_TYPES:
-                return _not_mobile(number.country_code, kind)
-        return _Outcome(e164=phonenumbers.format_number(number, PhoneNumberFormat.E164))
-
-
-def _invalid(country_code: int, possible: int) -> _Outcome:
-    """Why a parsed number is not valid, from `is_possible_number_with_reason`."""
-    reason, template = _INVALID[possible]
-    return _Outcome(reason=reason, detail=template.format(where=f"+{country_code}"))
-
-
-def _not_mobile(country_code: int, kind: int) -> _Outcome:
-    return _Outcome(
-        reason=Reason.NOT_MOBILE,
-        detail=f"a valid +{country_code} number of type {PhoneNumberType.to_string(kind)}, "
-        "not a mobile",
+        .cast(REJECTS_SCHEMA)
     )
 
 
-def _readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
-    """The ways to read a cleaned value, most trusted first (see the module docstring)."""
-    if value.startswith("+"):
-        return [(value, None)]
-    international = "+" + value.removeprefix("00")
-    return [(value, region), (international, None)] if region else [(international, None)]
+def _verdict_text(verdict: int) -> tuple[Reason, str]:
+    """The reason and the detail of a verdict (see `pipeline._reader`)."""
+    kind, first, second = _reader.decode(verdict)
+    match kind:
+        case "rule":
+            return _RULE_TEXTS[first]
+        case "parse_failed":
+            return _PARSE_FAILURES[first]
+        case "no_region":
+            return _NO_REGION
+        case "invalid":
+            reason, template = _INVALID[second]
+            return reason, template.format(where=f"+{first}")
+        case _:
+            return (
+                Reason.NOT_MOBILE,
+                f"a valid +{first} number of type {PhoneNumberType.to_string(second)}, "
+                "not a mobile",
+            )
 
 
 _TYPE_NAMES = {kind: PhoneNumberType.to_string(kind) for kind in PhoneNumberType.values()}

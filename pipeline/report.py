@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from pipeline._files import atomic_path
 
@@ -113,7 +114,7 @@ class SyncReport:
         for g in self.groups:
             add, remove = (g.to_add, g.to_remove) if self.dry_run else (g.added, g.removed)
             table.add_row(
-                g.key + (" (new)" if g.created else ""),
+                Text(g.key + (" (new)" if g.created else "")),  # a name is data, never markup
                 f"{g.current:,}",
                 f"{add:,}",
                 f"{remove:,}",

@@ -46,6 +46,7 @@ __all__ = [
     "SourceFile",
     "load_contacts",
     "load_phone_list",
+    "source_files",
 ]
 
 RAW_SCHEMA = pl.Schema(
@@ -205,6 +206,12 @@ def load_phone_list(
     matches however differently the two files wrote it.
     """
     return load_contacts(source, phone_column=phone_column).frame
+
+
+def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files `load_contacts` reads for a source, in its order, without reading them (what
+    a cache key needs before deciding whether to load at all)."""
+    return _resolve(source)
 
 
 def _resolve(source: str | Path | Sequence[str | Path]) -> list[Path]:

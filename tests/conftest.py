@@ -58,6 +58,16 @@ def live_emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
         yield server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def normalize_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The normalization cache of every run in the session (subprocesses included) lives in a
+    temporary folder, never in the user's cache."""
+    path = tmp_path_factory.mktemp("normalize-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SINCH_GROUPS_CACHE", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def prefect_harness_api_url() -> Iterator[str]:
     """One temporary Prefect API for the whole session (starting one takes seconds).

@@ -455,3 +455,13 @@ def test_sample_outcome_matches_the_readme(
     _, duplicates = dedupe(result.valid)
 
     assert (result.rows, result.valid_count, result.by_reason, duplicates) == expected
+
+
+def test_the_separators_are_the_regex_class_they_replace() -> None:
+    """`_SEPARATORS` spells out, character by character, `[\\s.\\-\\u2010-\\u2015()\\[\\]/']` as
+    polars' regex engine reads it (`\\s` being Unicode's White_Space)."""
+    characters = pl.Series([chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF])
+
+    matched = characters.filter(characters.str.contains(r"^[\s.\-\u2010-\u2015()\[\]/']$"))
+
+    assert sorted(matched) == sorted(phones._SEPARATORS)

@@ -149,6 +149,40 @@ async def test_sync_tasks_are_coarse_named_and_persist_only_the_report(
     assert b"polars" not in payload
 
 
+async def test_an_unchanged_file_is_not_loaded_or_normalized_again(
+    sinch_env, tmp_path, prefect_harness
+):
+    source = str(sample(tmp_path))
+    first = await sync_groups(source=source, group_column="segment", default_region="GB")
+    state = await sync_groups(
+        source=source, group_column="segment", default_region="GB", return_state=True
+    )
+    again = await state.result()
+    async with get_client() as client:
+        runs = await client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
+            )
+        )
+    names = {run.name for run in runs}
+    assert not any(name.startswith(("load", "normalize")) for name in names)
+    assert not any(name.startswith("verify") for name in names)  # nothing sent, nothing to re-read
+    assert (again.rows_read, again.rows_valid, again.rejected_by_reason) == (
+        first.rows_read,
+        first.rows_valid,
+        first.rejected_by_reason,
+    )
+    assert [(g.key, g.added, g.final_size, g.verified) for g in again.groups] == [
+        (g.key, 0, g.final_size, True) for g in first.groups
+    ]
+
+    with Path(source).open("a", encoding="utf-8") as more:
+        more.write(f"{number(500)},vip\n")
+    changed = await sync_groups(source=source, group_column="segment", default_region="GB")
+    assert changed.rows_read == first.rows_read + 1
+    assert sum(g.added for g in changed.groups) == 1
+
+
 async def test_export_publishes_its_snapshot_summary(sinch_env, tmp_path, prefect_harness):
     await sync_groups(source=str(sample(tmp_path)), group_column="segment", default_region="GB")
     state = await export_groups(out_dir=str(tmp_path / "snapshots"), return_state=True)

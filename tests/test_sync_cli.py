@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 import typer.main
 from typer.testing import CliRunner
 
 from flows.cli import app
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 
 runner = CliRunner()
 
@@ -128,57 +122,3 @@ def test_without_credentials_the_embedded_emulator_is_used_and_said_first(
     listed = runner.invoke(app, ["groups"], terminal_width=300)
     assert listed.exit_code == 0
     assert re.search(r"│ demo\s+│\s+2 │", listed.output), listed.output
-
-
-def test_a_killed_run_converges_when_run_again(tmp_path, prefect_harness_api_url):
-    """Kill the sync process in the middle of applying; the second run finishes the job."""
-    from pipeline.emulator import EmulatorConfig, Faults
-
-    config = EmulatorConfig(db_path=tmp_path / "state.sqlite3", faults=Faults(latency_ms=150))
-    wanted = {number(i) for i in range(3000)}
-    (tmp_path / "c.csv").write_text("phone\n" + "\n".join(sorted(wanted)) + "\n")
-    with EmulatorServer(config) as server:
-        env = {
-            **os.environ,
-            "SINCH_SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
-            "SINCH_API_TOKEN": DEFAULT_TOKEN,
-            "SINCH_BASE_URL": server.base_url,
-            "PREFECT_API_URL": prefect_harness_api_url,
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "flows.cli",
-            "sync",
-            "c.csv",
-            "--group",
-            "crash",
-            "--chunk-size",
-            "100",
-            "--no-progress",
-        ]
-        headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-        groups_url = f"{server.base_url}/xms/v1/{DEFAULT_PLAN_ID}/groups"
-        process = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 120
-        size = 0
-        while time.monotonic() < deadline and process.poll() is None:
-            groups = httpx.get(groups_url, headers=headers).json()["groups"]
-            size = groups[0]["size"] if groups else 0
-            if size >= 500:
-                break
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert 0 < size < len(wanted), "the kill must land in the middle of applying"
-
-        finished = subprocess.run(
-            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert finished.returncode == 0, finished.stdout + finished.stderr
-        groups = httpx.get(groups_url, headers=headers).json()["groups"]
-        assert len(groups) == 1, "the crashed run's group is reused, not created twice"
-        members = httpx.get(f"{groups_url}/{groups[0]['id']}/members", headers=headers).json()
-        assert {f"+{m}" for m in members} == wanted

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from flows._credentials import resolve_target
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
@@ -34,8 +35,10 @@ CredentialsBlock = Annotated[
 """The `--credentials-block` option: what deployments do by default, on request for the CLI."""
 """The `--progress/--no-progress` option of the long-running commands."""
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Everything printed is data (names, paths, messages quoting the input), never Rich markup: a
+# group named "[/]" must print as written, not crash the command.
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False)
 
 HOME_ENV = "SINCH_GROUPS_HOME"
 
@@ -108,9 +111,14 @@ def target_session(
             yield Target.from_env(env_prefix)
 
 
+def warning_line(message: str) -> Text:
+    """`Warning: ...` with the message as plain text."""
+    return Text.assemble(("Warning:", "yellow"), " ", message)
+
+
 def fail(message: str) -> typer.Exit:
     """Print `Error: ...` on stderr and return the exit to raise (exit status 1)."""
-    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    err_console.print(Text.assemble(("Error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(1)
 
 

@@ -22,6 +22,7 @@ from flows.cli._common import (
     console,
     handle_errors,
     target_session,
+    warning_line,
 )
 from flows.export_groups import export_groups
 from flows.migrate_groups import migrate_groups
@@ -108,7 +109,7 @@ def _print_export(result: SnapshotResult) -> None:
         f"in {result.elapsed_s:.1f} s"
     )
     for warning in result.warnings:
-        console.print(f"[yellow]Warning:[/] {warning}")
+        console.print(warning_line(warning))
 
 
 @app.command(epilog=DIFF_EXAMPLES)
@@ -227,4 +228,4 @@ def _print_migration(result: MigrationResult) -> None:
     counts = ", ".join(f"{count} {action}" for action, count in sorted(result.counts().items()))
     console.print(f"Groups: {counts or 'none'}. Mapping: {result.mapping_path}")
     for warning in result.warnings:
-        console.print(f"[yellow]Warning:[/] {warning}")
+        console.print(warning_line(warning))

@@ -118,6 +118,13 @@ def sync(
     partition_rows: Annotated[
         int, typer.Option(min=1_000, help="Rows per normalization task (each a partition).")
     ] = 500_000,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            help="Reuse the normalized result of an unchanged file (kept in $SINCH_GROUPS_CACHE, "
+            "default $SINCH_GROUPS_HOME/cache or ~/.cache/sinch-groups)."
+        ),
+    ] = True,
     credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
@@ -145,6 +152,7 @@ def sync(
                 task_runner=task_runner,
                 dask_address=dask_address,
                 partition_rows=partition_rows,
+                use_cache=cache,
                 credentials_block=credentials_block,
                 target_env_prefix=env_prefix,
                 show_progress=progress,

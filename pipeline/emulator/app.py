@@ -52,12 +52,16 @@ def create_app(config: EmulatorConfig, *, clock: Clock = time.time) -> Starlette
         yield
         store.close()
 
-    return Starlette(
+    app = Starlette(
         routes=routes(EmulatorAPI(model, auth, faults)),
         middleware=[Middleware(SinchGate, auth=auth, faults=faults)],
         exception_handlers={EmulatorError: handle_error, HTTPException: handle_error},
         lifespan=lifespan,
     )
+    # No such path is a 404 (the contract), not a 307 to the path without its trailing slash:
+    # a client that follows it would turn `POST /groups/` (an update with an empty id) into a create.
+    app.router.redirect_slashes = False
+    return app
 
 
 def routes(api: EmulatorAPI) -> list[Route]:

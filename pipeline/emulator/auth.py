@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 import time
 from collections.abc import Iterable
@@ -45,7 +46,10 @@ class Authenticator:
         self._keys = {key.key_id: key for key in projects}
         self._token_ttl = token_ttl
         self._clock = clock
-        self._issued: dict[str, _Issued] = {}
+        self._issued: dict[bytes, _Issued] = {}
+        """Issued access tokens by their SHA-256: a lookup by digest tells a timing attacker
+        nothing about the token (a plain dict lookup compares the token itself), and the
+        tokens themselves are not kept."""
 
     def authorize(self, namespace: str, authorization: str | None) -> None:
         """Raise `UnauthorizedError` unless the header's bearer token unlocks `namespace`."""
@@ -55,7 +59,7 @@ class Authenticator:
             if not secrets.compare_digest(token.encode(), expected):
                 raise UnauthorizedError()
             return
-        issued = self._issued.get(token)
+        issued = self._issued.get(_digest(token))
         if issued is None or issued.project_id != namespace:
             raise UnauthorizedError()
         if issued.expires_at <= self._clock():
@@ -74,10 +78,10 @@ class Authenticator:
             )
         now = self._clock()
         self._issued = {
-            token: issued for token, issued in self._issued.items() if issued.expires_at > now
+            digest: issued for digest, issued in self._issued.items() if issued.expires_at > now
         }
         token = secrets.token_urlsafe(32)
-        self._issued[token] = _Issued(key.project_id, now + self._token_ttl)
+        self._issued[_digest(token)] = _Issued(key.project_id, now + self._token_ttl)
         return {
             "access_token": token,
             "expires_in": self._token_ttl,
@@ -96,6 +100,10 @@ class Authenticator:
         if key is None or not secrets.compare_digest(key_secret.encode(), key.key_secret.encode()):
             raise invalid
         return key
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 def _credentials(authorization: str | None, scheme: str) -> str:

@@ -196,8 +196,17 @@ async def _json_object(request: Request) -> Mapping[str, Any]:
         data = json.loads(raw)
     except ValueError as error:
         raise InvalidJSONError(f"Request body is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise InvalidJSONError("Request body is not valid JSON: nested too deeply") from error
     if not isinstance(data, dict):
         raise InvalidJSONError("Request body must be a JSON object")
+    try:
+        # `"\ud800"` parses, but a lone surrogate is no character: it could not be stored or sent.
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError as error:
+        raise InvalidJSONError(
+            "Request body is not valid JSON: a string holds a lone surrogate (\\ud800-\\udfff)"
+        ) from error
     return data
 
 

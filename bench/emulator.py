@@ -7,8 +7,8 @@ first in the same process, so the output shows whether cost per member stays fla
 Then the round trip runs again through the project's own `GroupsClient` (concurrent updates,
 `list_members` returning E.164 with `+`).
 
-    python bench/bench_emulator_million.py                    # in-memory SQLite
-    python bench/bench_emulator_million.py --db /tmp/emu.db   # also with a database file
+    .venv/bin/python bench/emulator.py                    # in-memory SQLite
+    .venv/bin/python bench/emulator.py --db /tmp/emu.db   # also with a database file
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--baseline", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="also run against this SQLite file (recreated)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     storages: list[tuple[str, Path | None]] = [("memory", None)]
@@ -199,6 +200,8 @@ def main() -> None:
         print(f"running client {members:,} ...", file=sys.stderr, flush=True)
         results.append(asyncio.run(run_client(f"client {members // 1000:,}k", members, None)))
     print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(result) for result in results], indent=2))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,338 @@
+"""Benchmark: `sinch-groups sync` of the 1,000,000-row file into the emulator over real HTTP.
+
+    .venv/bin/python bench/sync.py                     # 1,000,000 rows, 20 ms latency, ~5 minutes
+    .venv/bin/python bench/sync.py --rows 100000 --json sync.json --no-baseline
+
+Three syncs (mirror mode, one group) of `make_contacts.py`'s CRM export, each as its own
+`sinch-groups sync` process, as a nightly job runs it:
+
+1. first sync: the group does not exist yet, so every number is added;
+2. unchanged re-sync: the same file again; nothing to send;
+3. re-sync after 1% of the rows changed (`make_contacts.change_rows`): about as many removals as
+   additions.
+
+The emulator runs in this process on a real port, with `--latency-ms` added to every request, and
+counts the requests it answers: the writes (creates and updates) are compared with the minimum
+the 10,000-numbers-per-array limit allows (one create per new group, and per group the larger of
+ceil(additions / 10,000) and ceil(removals / 10,000) updates), and may exceed it only by the
+retries the report counts. A Prefect server is started once for the runs (as a deployment has one;
+each sync process then spends no time starting a temporary one); its own memory is not the
+sync's. Per sync: wall time of the process (interpreter start and imports included) and the
+flow's own duration from its report; the peak RSS of the sync process (`wait4`), Prefect's engine
+and client included.
+
+Baseline in the same run: the script a user writes first, on the same file: phonenumbers per row,
+then the official `sinch` SDK's `groups.create` and `groups.update` with 10,000 numbers each, one
+after another. It has no diff, so it sends the same requests on every run.
+
+The normalization cache (`pipeline.cache`) is given a fresh directory (`SINCH_GROUPS_CACHE`), so
+the runs measure it, once the flow uses it, from an empty cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+import psutil
+from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, change_rows, contacts_file, write
+
+from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults
+from pipeline.emulator import server as emulator_server
+
+PER_ARRAY = 10_000
+GROUP = "crm-nightly"
+MEMORY_LIMIT_MIB = 1024
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class RequestCounter:
+    """ASGI middleware around the emulator: requests answered, by kind."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        async def counted(scope: Scope, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                with self._lock:
+                    self.counts[_kind(scope["method"], scope["path"])] += 1
+            await app(scope, receive, send)
+
+        return counted
+
+    def take(self) -> dict[str, int]:
+        """The counts since the last call."""
+        with self._lock:
+            counts, self.counts = dict(self.counts), Counter()
+        return counts
+
+
+def _kind(method: str, path: str) -> str:
+    parts = path.rstrip("/").split("/")
+    if "groups" not in parts:
+        return f"{method} other"
+    after = parts[parts.index("groups") + 1 :]
+    if not after:
+        return {"GET": "list groups", "POST": "create"}.get(method, f"{method} groups")
+    if after[1:] == ["members"]:
+        return "list members"
+    return {"POST": "update", "PUT": "replace", "GET": "get group"}.get(method, f"{method} group")
+
+
+class PrefectServer:
+    """`prefect server start` in a temporary home, for the syncs to report to."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PrefectServer:
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false",
+        }
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/health", timeout=2).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        self.__exit__()
+        raise SystemExit("the Prefect server did not start")
+
+    def rss_mib(self) -> float:
+        assert self.process is not None
+        tree = psutil.Process(self.process.pid)
+        return sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)]) / 2**20
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_process(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit status) of one child process."""
+    started = time.perf_counter()
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, process.returncode
+
+
+def sync(
+    label: str, source: Path, work: Path, env: dict[str, str], counter: RequestCounter
+) -> dict[str, Any]:
+    """One `sinch-groups sync` process and what it did."""
+    report_path = work / f"{label}.report.json"
+    command = [sys.executable, "-m", "flows.cli", "sync", str(source), "--group", GROUP]
+    command += ["--country-column", COUNTRY_COLUMN, "--default-region", DEFAULT_REGION]
+    command += ["--mode", "mirror", "--no-progress", "--report", str(report_path)]
+    command += ["--rejects", str(work / f"{label}.rejects.parquet")]
+    counter.take()
+    wall, peak, status = run_process(command, env, work / f"{label}.log")
+    requests = counter.take()
+    if status != 0:
+        log = (work / f"{label}.log").read_text(errors="replace")
+        raise SystemExit(f"{label}: sinch-groups sync exited with {status}:\n{log[-4000:]}")
+    report = json.loads(report_path.read_text())
+    (group,) = report["groups"]
+    added, removed = group["added"], group["removed"]
+    minimum = int(group["created"]) + max(
+        math.ceil(added / PER_ARRAY), math.ceil(removed / PER_ARRAY)
+    )
+    writes = requests.get("create", 0) + requests.get("update", 0) + requests.get("replace", 0)
+    return {
+        "label": label,
+        "wall_s": wall,
+        "flow_s": report["duration_s"],
+        "peak_rss_mib": peak,
+        "rows_read": report["rows_read"],
+        "rows_valid": report["rows_valid"],
+        "added": added,
+        "removed": removed,
+        "final_size": group["final_size"],
+        "verified": group["verified"],
+        "requests": requests,
+        "writes": writes,
+        "minimum_writes": minimum,
+        "retries": report["retries"],
+        "client_requests": report["requests"],
+    }
+
+
+def run_baseline(path: Path, base_url: str) -> dict[str, Any]:
+    """The hand-written script: phonenumbers per row, then the SDK, 10,000 numbers a request."""
+    from normalize import e164_or_none
+    from sinch import SinchClient
+
+    started = time.perf_counter()
+    frame = pl.read_csv(path, infer_schema=False)
+    numbers = sorted(
+        {
+            e164
+            for phone, country in frame.select("phone", COUNTRY_COLUMN).iter_rows()
+            if (e164 := e164_or_none(phone, country)) is not None
+        }
+    )
+    normalized = time.perf_counter()
+    client = SinchClient(service_plan_id=DEFAULT_PLAN_ID, sms_api_token=DEFAULT_TOKEN)
+    client.configuration.sms_origin_with_service_plan_id = base_url
+    group = client.sms.groups.create(name="baseline")
+    for start in range(0, len(numbers), PER_ARRAY):
+        client.sms.groups.update(
+            group_id=group.id, name="baseline", add=numbers[start : start + PER_ARRAY]
+        )
+    done = time.perf_counter()
+    return {
+        "wall_s": done - started,
+        "normalize_s": normalized - started,
+        "numbers": len(numbers),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the SDK baseline")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--baseline-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline_child:  # the measured baseline process
+        print(json.dumps(run_baseline(Path(args.baseline_child[0]), args.baseline_child[1])))
+        return
+
+    source = contacts_file(args.rows, args.seed)
+    counter = RequestCounter()
+    # The emulator answers in this process; the counter sees every request it answers.
+    create_app = emulator_server.create_app
+    emulator_server.create_app = lambda config: counter.wrap(create_app(config))  # type: ignore[assignment, return-value]
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as temporary:
+        work = Path(temporary)
+        changed = work / "contacts-changed.csv"
+        write(change_rows(pl.read_csv(source, infer_schema=False), args.changed), changed)
+        config = EmulatorConfig(faults=Faults(latency_ms=args.latency_ms))
+        with EmulatorServer(config) as emulator, PrefectServer(work / "prefect") as prefect:
+            env = {
+                **os.environ,
+                "SINCH_BASE_URL": emulator.base_url,
+                "SINCH_SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
+                "SINCH_API_TOKEN": DEFAULT_TOKEN,
+                "PREFECT_API_URL": prefect.url,
+                "SINCH_GROUPS_CACHE": str(work / "cache"),
+            }
+            print(f"file: {source} ({args.rows:,} rows); changed copy: {args.changed:.0%} of rows")
+            runs = [
+                sync("first sync", source, work, env, counter),
+                sync("unchanged re-sync", source, work, env, counter),
+                sync(f"re-sync, {args.changed:.0%} changed", changed, work, env, counter),
+            ]
+            prefect_rss = prefect.rss_mib()
+            baseline = None
+            if not args.no_baseline:
+                counter.take()
+                command = [sys.executable, __file__, "--baseline-child", str(source)]
+                wall, peak, status = run_process(
+                    [*command, emulator.base_url], env, work / "baseline.log"
+                )
+                if status != 0:
+                    raise SystemExit((work / "baseline.log").read_text(errors="replace")[-4000:])
+                log = (work / "baseline.log").read_text().strip().splitlines()
+                baseline = {**json.loads(log[-1]), "process_wall_s": wall, "peak_rss_mib": peak}
+                baseline["requests"] = counter.take()
+    report = _report(runs, baseline, prefect_rss)
+    print(report["text"])
+    if args.json:
+        args.json.write_text(json.dumps({k: v for k, v in report.items() if k != "text"}, indent=2))
+
+
+def _report(
+    runs: list[dict[str, Any]], baseline: dict[str, Any] | None, prefect_rss: float
+) -> dict[str, Any]:
+    header = (
+        f"{'run':28} {'wall s':>7} {'flow s':>7} {'peak RSS MiB':>13} {'added':>9} "
+        f"{'removed':>8} {'writes':>7} {'minimum':>8} {'retries':>8} {'reads':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for run in runs:
+        reads = sum(v for k, v in run["requests"].items() if k in {"list groups", "list members"})
+        lines.append(
+            f"{run['label']:28} {run['wall_s']:7.1f} {run['flow_s']:7.1f} "
+            f"{run['peak_rss_mib']:13,.0f} {run['added']:9,} {run['removed']:8,} "
+            f"{run['writes']:7,} {run['minimum_writes']:8,} {run['retries']:8,} {reads:6,}"
+        )
+    first, unchanged, _ = runs
+    targets = {
+        "unchanged re-sync sends no update": unchanged["requests"].get("update", 0) == 0,
+        "unchanged re-sync under 1/5 of the first (wall)": unchanged["wall_s"]
+        < first["wall_s"] / 5,
+        "unchanged re-sync under 1/5 of the first (flow)": unchanged["flow_s"]
+        < first["flow_s"] / 5,
+        "writes never above minimum + retries": all(
+            r["writes"] <= r["minimum_writes"] + r["retries"] for r in runs
+        ),
+        f"peak RSS under {MEMORY_LIMIT_MIB} MiB": all(
+            r["peak_rss_mib"] < MEMORY_LIMIT_MIB for r in runs
+        ),
+    }
+    lines.append(
+        f"unchanged / first: {unchanged['wall_s'] / first['wall_s']:.2f} (wall), "
+        f"{unchanged['flow_s'] / first['flow_s']:.2f} (flow); every group verified: "
+        f"{all(r['verified'] for r in runs)}; Prefect server (separate, shared): "
+        f"{prefect_rss:,.0f} MiB"
+    )
+    lines += [f"  {'met' if ok else 'NOT met'}: {name}" for name, ok in targets.items()]
+    if baseline is not None:
+        lines.append(
+            f"baseline (phonenumbers per row + SDK, no diff): {baseline['process_wall_s']:.1f} s "
+            f"({baseline['normalize_s']:.1f} s normalizing), {baseline['numbers']:,} numbers, "
+            f"{sum(baseline['requests'].values()):,} requests on every run, peak RSS "
+            f"{baseline['peak_rss_mib']:,.0f} MiB; first sync speed-up "
+            f"{baseline['process_wall_s'] / first['wall_s']:.1f}x"
+        )
+    return {"runs": runs, "baseline": baseline, "targets": targets, "text": "\n".join(lines)}
+
+
+if __name__ == "__main__":
+    main()

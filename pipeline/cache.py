@@ -1,0 +1,188 @@
+"""Normalized contacts kept on disk, so that an unchanged file is not normalized again.
+
+A nightly sync reads the whole CRM export, and normalizing a million rows is most of what an
+unchanged run costs. What normalizing gives depends only on the source files' bytes, the options
+that read and normalize them, and the code that does it (this package's loading and normalizing
+modules, phonenumbers' metadata, polars); so a digest of all of those (`entry_key`) names the
+result, and an entry stored under that key is the result.
+
+An entry is one Parquet file holding the valid and the rejected rows, told apart by a column, with
+their columns and row counts in the file's metadata. It is written whole or not at all
+(`_files.atomic_path`), and an entry that cannot be read back exactly as written counts as
+absent: it is removed and the caller computes the result again. The newest `keep` entries stay;
+older ones go when a new one is written, since a file that changes every night leaves one stale
+entry a night.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import polars as pl
+
+from pipeline import __version__, _files, _reader, numbering, phones, rejects, schemas, sources
+
+__all__ = [
+    "CACHE_ENV",
+    "Cached",
+    "NormalizeCache",
+    "default_directory",
+    "entry_key",
+]
+
+CACHE_ENV = "SINCH_GROUPS_CACHE"
+"""A directory for the cache, or one of `DISABLED` to switch it off."""
+HOME_ENV = "SINCH_GROUPS_HOME"
+DISABLED = frozenset({"0", "off", "false", "no", "none"})
+FORMAT = 1
+"""The entry layout; a new layout makes every old key miss."""
+
+# The modules whose code decides what loading and normalizing a file gives.
+_CODE = (sources, phones, numbering, _reader, schemas, rejects)
+_PART = "__part"
+_VALID, _REJECTS = "valid", "rejects"
+_META = "sinch_groups.cache"
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A stored normalization: `phones.NormalizeResult`'s two frames, and what the caller kept
+    beside them (`NormalizeCache.put`'s `extra`)."""
+
+    valid: pl.DataFrame
+    rejects: pl.DataFrame
+    extra: dict[str, Any]
+
+
+def default_directory(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where entries go: `$SINCH_GROUPS_CACHE`, else `$SINCH_GROUPS_HOME/cache`, else the user
+    cache directory (`$XDG_CACHE_HOME/sinch-groups`, `~/.cache/sinch-groups`); None when
+    `$SINCH_GROUPS_CACHE` switches the cache off."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(CACHE_ENV, "").strip()
+    if configured.lower() in DISABLED:
+        return None
+    if configured:
+        return Path(configured).expanduser()
+    if home := environ.get(HOME_ENV):
+        return Path(home).expanduser() / "cache"
+    cache_home = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "sinch-groups"
+
+
+def entry_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
+    """The digest of everything a normalization depends on: each file's name (rows carry it as
+    `source_file`) and bytes, `options` (every option that reads or normalizes them, as JSON),
+    and the code (`_code_digest`)."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(_code_digest().encode())
+    digest.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+    for path in files:
+        digest.update(b"\0" + str(path).encode() + b"\0")
+        with Path(path).open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "blake2b").digest())
+    return digest.hexdigest()
+
+
+@cache
+def _code_digest() -> str:
+    """This package's version and loading and normalizing code, phonenumbers' and polars'
+    versions: a change to any of them can change a result, so it changes every key."""
+    digest = hashlib.blake2b(digest_size=20)
+    versions = [str(FORMAT), __version__, phonenumbers.__version__, pl.__version__]
+    digest.update("\0".join(versions).encode())
+    for module in _CODE:
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+class NormalizeCache:
+    """Normalization results stored as Parquet files in `directory`, by `entry_key`."""
+
+    def __init__(self, directory: Path, *, keep: int = 4) -> None:
+        self.directory = Path(directory)
+        self.keep = keep
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NormalizeCache | None:
+        """The cache at `default_directory`, or None where the environment switches it off."""
+        directory = default_directory(environ)
+        return None if directory is None else cls(directory)
+
+    def path(self, key: str) -> Path:
+        return self.directory / f"normalized-{key}.parquet"
+
+    def get(self, key: str) -> Cached | None:
+        """The entry stored under `key`; None if there is none or it is not whole (then it is
+        removed, for the result to be stored again)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            entry = _read(path)
+        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # the newest entries are the ones kept
+        return entry
+
+    def put(
+        self,
+        key: str,
+        valid: pl.DataFrame,
+        rejects: pl.DataFrame,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Store a result under `key`, then drop the entries beyond the newest `keep`.
+
+        `extra` (JSON) is kept with it: what else a caller would otherwise read the files for,
+        such as the row count or the group names, so that a hit needs no loading at all.
+        """
+        path = self.path(key)
+        meta = {
+            _VALID: {"columns": valid.columns, "rows": valid.height},
+            _REJECTS: {"columns": rejects.columns, "rows": rejects.height},
+            "extra": dict(extra or {}),
+        }
+        both = pl.concat(
+            [
+                valid.with_columns(pl.lit(_VALID).alias(_PART)),
+                rejects.with_columns(pl.lit(_REJECTS).alias(_PART)),
+            ],
+            how="diagonal_relaxed",
+            rechunk=False,
+        )
+        with _files.atomic_path(path) as temporary:
+            both.write_parquet(temporary, metadata={_META: json.dumps(meta)})
+        self._evict()
+        return path
+
+    def _evict(self) -> None:
+        entries = sorted(
+            self.directory.glob("normalized-*.parquet"),
+            key=lambda entry: entry.stat().st_mtime,
+            reverse=True,
+        )
+        for stale in entries[self.keep :]:
+            stale.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> Cached:
+    """The two frames of an entry, checked against the counts written beside them."""
+    meta = json.loads(pl.read_parquet_metadata(path)[_META])
+    both = pl.read_parquet(path)
+    parts = {}
+    for part in (_VALID, _REJECTS):
+        frame = both.filter(pl.col(_PART) == part).select(meta[part]["columns"])
+        if frame.height != meta[part]["rows"]:
+            raise ValueError(f"{path}: {part} has {frame.height} rows, not {meta[part]['rows']}")
+        parts[part] = frame
+    return Cached(valid=parts[_VALID], rejects=parts[_REJECTS], extra=meta["extra"])
