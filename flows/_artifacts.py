@@ -34,8 +34,7 @@ def artifact_key(suffix: str) -> str:
     folded into that alphabet.
     """
     prefix = deployment.get_name() or "sinch-groups"
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{prefix}-{suffix}".lower()).strip("-")
-    return slug
+    return re.sub(r"[^a-z0-9]+", "-", f"{prefix}-{suffix}".lower()).strip("-")
 
 
 async def publish_markdown(suffix: str, markdown: str, description: str) -> UUID:

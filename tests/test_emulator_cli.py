@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-URL = re.compile(r"Sinch Groups emulator at (http://\S+)")
+from tests.emulator.helpers import BANNER_URL, read_banner
 
 
 @contextmanager
@@ -25,13 +24,8 @@ def emulator(*flags: str) -> Iterator[tuple[str, str]]:
     )
     try:
         assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if "storage:" in line:
-                break
-        text = "".join(banner)
-        match = URL.search(text)
+        text = read_banner(process.stdout)
+        match = BANNER_URL.search(text)
         assert match, text
         yield match.group(1), text
     finally:

@@ -384,9 +384,8 @@ async def test_the_dask_runner_without_a_scheduler_says_how_to_name_one(
 @pytest.fixture
 def served_deployment(sinch_env, prefect_harness, tmp_path):
     """`sync_groups.serve(...)` in its own process: the stand-in for a pool of workers."""
-    env = {**os.environ, "PREFECT_API_URL": prefect_harness, "PYTHONPATH": str(Path.cwd())}
     repo = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = str(repo)
+    env = {**os.environ, "PREFECT_API_URL": prefect_harness, "PYTHONPATH": str(repo)}
     server = subprocess.Popen(
         [
             sys.executable,

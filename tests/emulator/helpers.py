@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -19,6 +19,20 @@ TEST_EPOCH = 1_717_664_362.156
 
 ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+BANNER_URL = re.compile(r"Sinch Groups emulator at (http://\S+)")
+"""Where `sinch-groups emulator` says it listens, in its start-up banner."""
+
+
+def read_banner(stdout: Iterable[str]) -> str:
+    """The `sinch-groups emulator` start-up banner: its lines up to the `storage:` one (the last)."""
+    banner = []
+    for line in stdout:
+        banner.append(line)
+        if "storage:" in line:
+            break
+    return "".join(banner)
+
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 """The `client_for` fixture: `async with client_for(app, token) as client`."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from pipeline.emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey
 from pipeline.emulator.auth import Authenticator
 from pipeline.sinch import GroupsClient
 from pipeline.snapshots import export_snapshot
+from tests.emulator.helpers import BANNER_URL, read_banner
 
 from .helpers import REPO, assert_one_line_error, cli, set_faults
 
@@ -237,13 +237,9 @@ def finish_emulator_command(process: subprocess.Popen[str], db: Path) -> tuple[s
     not keep the secrets, nor the access tokens it issued.
     """
     assert process.stdout is not None
-    banner = []
-    for line in process.stdout:
-        banner.append(line)
-        if "storage:" in line:
-            break
-    assert any(EMULATOR_TOKEN in line for line in banner), banner
-    found = re.search(r"Sinch Groups emulator at (http://\S+)", "".join(banner))
+    banner = read_banner(process.stdout)
+    assert EMULATOR_TOKEN in banner, banner
+    found = BANNER_URL.search(banner)
     assert found, banner
     base_url = found.group(1)
     groups = f"{base_url}/xms/v1/emuplan/groups"
