@@ -88,12 +88,16 @@ class Prepared:
     """The normalized input, from the files or from the cache, and what the report needs of it."""
 
     valid: pl.DataFrame
+    """Rows with a number and a group."""
     rejects: pl.DataFrame
+    """Rows without a usable number, and `no_group` rows."""
     files: list[Path]
     rows: int
     notes: list[str]
     groups: list[str]
     """The group names the rows mention (rejected rows included)."""
+    duplicates: int
+    """Rows of `valid` repeating a number of their group (`phones.count_duplicates`)."""
 
 
 async def _prepare(
@@ -122,6 +126,7 @@ async def _prepare(
             extra["rows"],
             extra["notes"],
             extra["groups"],
+            extra["duplicates"],
         )
     loaded = load_contacts(
         source,
@@ -139,20 +144,28 @@ async def _prepare(
         runner=runner,
         dask_address=dask_address,
     )
+    valid, no_group = reject_rows_without_group(valid)
     prepared = Prepared(
-        valid, rejects, loaded.files, loaded.rows, list(loaded.notes), named_groups(loaded.frame)
+        valid,
+        pl.concat([rejects, no_group], how="vertical_relaxed"),
+        loaded.files,
+        loaded.rows,
+        list(loaded.notes),
+        named_groups(loaded.frame),
+        phones.count_duplicates(valid),
     )
     # Stored only if the files did not change while they were read.
     if cache is not None and key is not None and entry_key(loaded.files, options) == key:
         cache.put(
             key,
-            valid,
-            rejects,
+            prepared.valid,
+            prepared.rejects,
             extra={
                 "files": [str(f) for f in prepared.files],
                 "rows": prepared.rows,
                 "notes": prepared.notes,
                 "groups": prepared.groups,
+                "duplicates": prepared.duplicates,
             },
         )
     return prepared
@@ -161,8 +174,6 @@ async def _prepare(
 @task(name="suppressions", cache_policy=NO_CACHE, persist_result=False)
 def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series:
     """Normalize the opt-out lists with the same rules as the input; unusable entries are ignored."""
-    if not paths:
-        return pl.Series("phone_e164", [], dtype=pl.String)
     numbers = [
         phones.normalize(sources.load_phone_list(path), default_region=default_region).valid[
             "phone_e164"
@@ -236,7 +247,7 @@ def _group_report(plan: GroupPlan, created: bool) -> GroupReport:
         unchanged=plan.unchanged,
         suppressed_skipped=plan.suppressed_skipped,
         suppressed_removed=plan.suppressed_removals,
-        final_size=plan.expected.len(),
+        final_size=plan.final_size,
     )
 
 
@@ -277,23 +288,41 @@ async def _apply_all(
     client: GroupsClient, plans: list[GroupPlan], chunk_size: int, ui: Stages
 ) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult]]:
     with ui.step("creating missing groups"):
-        plans = await create_groups(client, plans)
+        if any(p.creates_group for p in plans):
+            plans = await create_groups(client, plans)
     total = sum(p.add.len() + p.remove.len() for p in plans)
     progress = await ApplyProgress.start("sync-progress", total, ui.counter("applying", total))
     results = list(
-        await asyncio.gather(*(apply_group(client, p, chunk_size, progress.advance) for p in plans))
+        await asyncio.gather(
+            *(
+                apply_group(client, p, chunk_size, progress.advance)
+                if _has_changes(p)
+                else _nothing_to_send(p)
+                for p in plans
+            )
+        )
     )
     await progress.finish()
     with ui.step("verifying"):
         verified = await asyncio.gather(
             *(
                 verify_membership(client, p.key, p.group_id or "", r.expected_members(p))
-                if p.add.len() or p.remove.len()
+                if _has_changes(p)
                 else _read_while_planning(p)
                 for p, r in zip(plans, results, strict=True)
             )
         )
     return plans, results, list(verified)
+
+
+def _has_changes(plan: GroupPlan) -> bool:
+    return bool(plan.add.len() or plan.remove.len())
+
+
+async def _nothing_to_send(plan: GroupPlan) -> ApplyResult:
+    """A group already in the wanted state gets no apply task: on a nightly re-sync that is most
+    groups, and a task run costs more API calls to Prefect than the group costs to check."""
+    return ApplyResult(key=plan.key, group_id=plan.group_id or "")
 
 
 async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
@@ -309,32 +338,32 @@ async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
 
 
 async def _publish(report: SyncReport, rejects: pl.DataFrame) -> None:
-    """The run's artifacts: the report page, a table per group, and examples of each reject reason."""
-    await publish_markdown("sync-report", report.to_markdown(), "sinch-groups sync report")
-    await publish_table(
-        "sync-groups",
-        [
-            {
-                "group": g.key,
-                "group_id": g.group_id,
-                "current": g.current,
-                "to_add": g.to_add,
-                "to_remove": g.to_remove,
-                "added": g.added,
-                "removed": g.removed,
-                "api_rejected": g.api_rejected,
-                "final_size": g.final_size,
-                "verified": g.verified,
-            }
-            for g in report.groups
-        ],
-        "Per-group counts of the sync",
-    )
-    await publish_table(
-        "sync-rejects",
-        reject_examples(rejects),
-        f"First rejected rows of each reason ({report.rows_rejected:,} in all); "
-        f"every one is in {report.rejects_path}",
+    """The run's artifacts: the report page, a table per group, and examples of each reject reason
+    (sent together: each is a round trip to the Prefect API)."""
+    groups = [
+        {
+            "group": g.key,
+            "group_id": g.group_id,
+            "current": g.current,
+            "to_add": g.to_add,
+            "to_remove": g.to_remove,
+            "added": g.added,
+            "removed": g.removed,
+            "api_rejected": g.api_rejected,
+            "final_size": g.final_size,
+            "verified": g.verified,
+        }
+        for g in report.groups
+    ]
+    await asyncio.gather(
+        publish_markdown("sync-report", report.to_markdown(), "sinch-groups sync report"),
+        publish_table("sync-groups", groups, "Per-group counts of the sync"),
+        publish_table(
+            "sync-rejects",
+            reject_examples(rejects),
+            f"First rejected rows of each reason ({report.rows_rejected:,} in all); "
+            f"every one is in {report.rejects_path}",
+        ),
     )
 
 
@@ -434,9 +463,12 @@ async def sync_groups(
                 runner=task_runner,
                 dask_address=dask_address,
             )
-            valid, no_group = reject_rows_without_group(prepared.valid)
-            all_rejects = pl.concat([prepared.rejects, no_group], how="vertical_relaxed")
-            suppressed = load_suppressions(list(suppress or []), default_region)
+            valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
+            suppressed = (
+                load_suppressions(suppress, default_region)
+                if suppress
+                else pl.Series("phone_e164", [], dtype=pl.String)
+            )
         names, ids = _target_groups(prepared.groups, group, group_id)
 
         async with GroupsClient.from_target(target) as client:
@@ -463,7 +495,9 @@ async def sync_groups(
             elif not dry_run:
                 plans, results, verified = await _apply_all(client, plans, chunk_size, ui)
                 valid, api_rejects = split_api_rejects(valid, results)
-                all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
+                if not api_rejects.is_empty():
+                    all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
+                    duplicates = phones.count_duplicates(valid)
                 for plan, result, check in zip(plans, results, verified, strict=True):
                     _record_outcome(group_reports[plan.key], plan, result, check)
             stats = client.stats
@@ -478,7 +512,7 @@ async def sync_groups(
         rows_read=prepared.rows,
         rows_valid=valid.height,
         rows_rejected=all_rejects.height,
-        duplicates=phones.dedupe(valid)[1],
+        duplicates=duplicates,
         rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),
         suppression_numbers=suppressed.len(),
         suppressed=sum(g.suppressed_skipped + g.suppressed_removed for g in group_reports.values()),

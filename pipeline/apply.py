@@ -234,9 +234,15 @@ def split_api_rejects(
         ],
         schema={"group": pl.String, "phone_e164": pl.String, "detail": pl.String},
     )
+    if refused.is_empty():  # the usual case: no join over a million rows
+        return valid, _api_reject_rows(valid.clear(), refused)
     keys = ["group", "phone_e164"]
     still_valid = valid.join(refused.select(keys), on=keys, how="anti", nulls_equal=True)
-    rejected = valid.join(refused, on=keys, how="inner", nulls_equal=True).select(
+    return still_valid, _api_reject_rows(valid, refused)
+
+
+def _api_reject_rows(valid: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
+    return valid.join(refused, on=["group", "phone_e164"], how="inner", nulls_equal=True).select(
         "source_file",
         "source_line",
         pl.col("phone_raw").alias("raw_value"),
@@ -244,4 +250,3 @@ def split_api_rejects(
         pl.lit("api_rejected").alias("reason"),
         pl.concat_str(pl.lit("Sinch refused the number: "), pl.col("detail")).alias("detail"),
     )
-    return still_valid, rejected

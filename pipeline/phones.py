@@ -39,7 +39,7 @@ __all__ = [
     "MOBILE_TYPES",
     "NormalizeResult",
     "Reason",
-    "dedupe",
+    "count_duplicates",
     "describe_numbers",
     "normalize",
 ]
@@ -230,15 +230,14 @@ def normalize(
     )
 
 
-def dedupe(
-    valid: pl.DataFrame, by: Sequence[str] = ("group", "phone_e164")
-) -> tuple[pl.DataFrame, int]:
-    """Keep the first row of each number within its group; return (rows, duplicates dropped).
+def count_duplicates(valid: pl.DataFrame, by: Sequence[str] = ("group", "phone_e164")) -> int:
+    """Rows that repeat a number already seen within its group (the report's `duplicates`).
 
     Run on normalized rows, so `07911 123456` and `+44 7911 123456` are recognised as one person.
+    The rows themselves stay: the plan works on distinct numbers, and the rejects output only
+    holds rows that were not used.
     """
-    kept = valid.unique(subset=list(by), keep="first", maintain_order=True)
-    return kept, valid.height - kept.height
+    return valid.height - valid.select(by).unique().height
 
 
 def describe_numbers(e164: pl.Series, *, _vectorized: bool = True) -> pl.DataFrame:

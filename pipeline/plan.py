@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import Literal
 
 import polars as pl
 
@@ -50,7 +52,8 @@ class GroupPlan:
     group_id: str | None
     """None when the group does not exist yet and will be created."""
     name: str | None
-    current_size: int
+    current: pl.Series
+    """The live membership the plan was computed against, distinct, in the API's order."""
     add: pl.Series
     remove: pl.Series
     mode: Mode
@@ -60,8 +63,6 @@ class GroupPlan:
     """Desired numbers not added because a suppression list names them."""
     suppressed_removals: int
     """Removals caused by suppression lists, which the removal guard does not count."""
-    expected: pl.Series
-    """The membership after the plan is applied, sorted."""
 
     @property
     def guarded_removals(self) -> int:
@@ -77,14 +78,43 @@ class GroupPlan:
     def creates_group(self) -> bool:
         return self.group_id is None
 
+    @property
+    def current_size(self) -> int:
+        return self.current.len()
+
+    @property
+    def final_size(self) -> int:
+        """The size once applied: `remove` is a subset of the members and `add` disjoint from them."""
+        return self.current.len() - self.remove.len() + self.add.len()
+
+    @cached_property
+    def expected(self) -> pl.Series:
+        """The membership after the plan is applied, sorted; built only when a check needs it."""
+        return pl.concat(
+            [self.current.filter(~member_of(self.current, self.remove)), self.add]
+        ).sort()
+
 
 def member_of(values: pl.Series, other: pl.Series) -> pl.Series:
     """Vectorized set membership (a hash lookup per value), as a boolean mask over `values`."""
     return values.is_in(other.implode())
 
 
-def _unique(numbers: pl.Series) -> pl.Series:
-    return numbers.cast(pl.String).drop_nulls().unique().sort().rename("phone_e164")
+def _numbers(numbers: pl.Series) -> pl.DataFrame:
+    return numbers.cast(pl.String).drop_nulls().rename("phone_e164").to_frame()
+
+
+def _join(left: pl.DataFrame, right: pl.DataFrame, how: Literal["anti", "semi"]) -> pl.DataFrame:
+    """`left`'s rows whose number is (semi) or is not (anti) in `right`: a parallel hash join,
+    several times faster than `is_in` on a million strings, and duplicates in `right` are free."""
+    if left.is_empty() or right.is_empty():
+        return left.clear() if how == "semi" else left
+    return left.join(right, on="phone_e164", how=how)
+
+
+def _series(frame: pl.DataFrame) -> pl.Series:
+    """Distinct and sorted: batches come out the same on every run."""
+    return frame.get_column("phone_e164").unique().sort()
 
 
 def plan_group(
@@ -101,41 +131,42 @@ def plan_group(
 
     Suppressed numbers are never added, and in `add` and `mirror` modes one that is already a member
     is removed: suppression is compliance, applied whatever the input holds.
-    """
-    current, desired, suppressed = _unique(current), _unique(desired), _unique(suppressed)
-    desired_in_current = member_of(desired, current)
-    desired_suppressed = member_of(desired, suppressed)
-    current_suppressed = member_of(current, suppressed)
 
+    Only anti and semi joins touch the full sets, and only the (usually small) changes are
+    deduplicated and sorted: a nightly re-sync of a million unchanged numbers costs two hash
+    joins, not sorts of both sides.
+    """
+    live, wanted, blocked = _numbers(current), _numbers(desired), _numbers(suppressed)
+    if live.get_column("phone_e164").n_unique() != live.height:  # the API sends a set; be sure
+        live = live.unique()
+    live_blocked = _join(live, blocked, "semi")
     if mode is Mode.REMOVE:
-        add = desired.clear()
-        remove = current.filter(member_of(current, desired) | current_suppressed)
-        suppressed_removals = int((current_suppressed & ~member_of(current, desired)).sum())
-        unchanged = int((~desired_in_current).sum())
+        listed = _join(live, wanted, "semi")
+        add = wanted.clear()
+        remove = pl.concat([listed, live_blocked])
+        suppressed_removals = _join(live_blocked, wanted, "anti").height
+        unchanged = _series(_join(wanted, live, "anti")).len()
         suppressed_skipped = 0
     else:
-        add = desired.filter(~desired_in_current & ~desired_suppressed)
-        suppressed_skipped = int((~desired_in_current & desired_suppressed).sum())
-        unchanged = int((desired_in_current & ~desired_suppressed).sum())
-        if mode is Mode.MIRROR:
-            remove = current.filter(~member_of(current, desired) | current_suppressed)
-        else:
-            remove = current.filter(current_suppressed)
-        suppressed_removals = int(current_suppressed.sum())
+        missing = _series(_join(wanted, live, "anti")).to_frame()
+        add = _join(missing, blocked, "anti")
+        suppressed_skipped = missing.height - add.height
+        not_wanted = _join(live, wanted, "anti")
+        unchanged = live.height - not_wanted.height - _join(live_blocked, wanted, "semi").height
+        remove = pl.concat([not_wanted, live_blocked]) if mode is Mode.MIRROR else live_blocked
+        suppressed_removals = live_blocked.height
 
-    expected = pl.concat([current.filter(~member_of(current, remove)), add]).sort()
     return GroupPlan(
         key=key,
         group_id=group_id,
         name=name,
-        current_size=current.len(),
-        add=add,
-        remove=remove,
+        current=live.get_column("phone_e164"),
+        add=_series(add),
+        remove=_series(remove),
         mode=mode,
         unchanged=unchanged,
         suppressed_skipped=suppressed_skipped,
         suppressed_removals=suppressed_removals,
-        expected=expected,
     )
 
 

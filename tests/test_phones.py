@@ -1,5 +1,5 @@
 """Normalizing phone numbers: one test per cleaning rule and per reject reason, the cost contract
-(phonenumbers once per distinct value), dedupe, enrichment, a round-trip property, and the
+(phonenumbers once per distinct value), duplicate counts, enrichment, a round-trip property, and the
 sample README's expectations."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from pipeline import phones
 from pipeline.errors import InvalidRegionError
-from pipeline.phones import Reason, dedupe, describe_numbers, normalize
+from pipeline.phones import Reason, count_duplicates, describe_numbers, normalize
 from pipeline.rejects import REJECTS_SCHEMA
 from pipeline.schemas import Rejects
 from pipeline.sources import RAW_SCHEMA, load_contacts
@@ -294,33 +294,27 @@ def test_output_that_breaks_the_contacts_schema_becomes_a_reject(
     assert "phone_e164=+0broken" in result.rejects.get_column("detail").item()
 
 
-def test_dedupe_collapses_one_person_spelled_differently_within_a_group() -> None:
+def test_one_person_spelled_differently_within_a_group_counts_as_duplicates() -> None:
     spellings = ["07400 123456", "+44 (0)7400 123456", "0044 7400-123-456", "07400 999999"]
     valid = normalize(raw(spellings, groups=["VIP"] * 4), default_region="GB").valid
 
-    kept, removed = dedupe(valid)
-
-    assert removed == 2
-    assert kept.get_column("phone_raw").to_list() == ["07400 123456", "07400 999999"]
+    assert count_duplicates(valid) == 2
 
 
-def test_dedupe_keeps_the_same_number_in_different_groups() -> None:
+def test_the_same_number_in_different_groups_is_no_duplicate() -> None:
     valid = normalize(
         raw(["07400 123456", "+447400123456"], groups=["VIP", "Newsletter"]), default_region="GB"
     ).valid
 
-    kept, removed = dedupe(valid)
-
-    assert removed == 0
-    assert kept.get_column("group").to_list() == ["VIP", "Newsletter"]
+    assert count_duplicates(valid) == 0
 
 
-def test_dedupe_by_number_alone_ignores_groups() -> None:
+def test_duplicates_by_number_alone_ignore_groups() -> None:
     valid = normalize(
         raw(["07400 123456", "+447400123456"], groups=["VIP", "Newsletter"]), default_region="GB"
     ).valid
 
-    assert dedupe(valid, by=["phone_e164"])[1] == 1
+    assert count_duplicates(valid, by=["phone_e164"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -452,7 +446,7 @@ def test_sample_outcome_matches_the_readme(
 ) -> None:
     frame = load_contacts(SAMPLES / file, **load).frame
     result = normalize(frame, **options)
-    _, duplicates = dedupe(result.valid)
+    duplicates = count_duplicates(result.valid)
 
     assert (result.rows, result.valid_count, result.by_reason, duplicates) == expected
 

@@ -40,21 +40,53 @@ def expected_for(
     return current - desired - suppressed
 
 
+def counts_for(
+    mode: Mode, current: set[str], desired: set[str], suppressed: set[str]
+) -> dict[str, int]:
+    """The report's counts, from the sets: (unchanged, suppressed_skipped, suppressed_removals)."""
+    if mode is Mode.REMOVE:
+        return {
+            "unchanged": len(desired - current),
+            "suppressed_skipped": 0,
+            "suppressed_removals": len((current & suppressed) - desired),
+        }
+    return {
+        "unchanged": len((desired & current) - suppressed),
+        "suppressed_skipped": len((desired - current) & suppressed),
+        "suppressed_removals": len(current & suppressed),
+    }
+
+
 @settings(max_examples=300, deadline=None)
-@given(current=NUMBERS, desired=NUMBERS, suppressed=NUMBERS, mode=st.sampled_from(list(Mode)))
-def test_applying_the_plan_yields_exactly_the_desired_set(current, desired, suppressed, mode):
+@given(
+    current=NUMBERS,
+    desired=st.lists(st.integers(min_value=0, max_value=40), max_size=40),
+    suppressed=NUMBERS,
+    mode=st.sampled_from(list(Mode)),
+    data=st.data(),
+)
+def test_applying_the_plan_yields_exactly_the_desired_set(current, desired, suppressed, mode, data):
+    desired_rows = [f"+4479111{i:05d}" for i in desired]  # with repeats, in file order
+    live = data.draw(st.permutations(sorted(current)))  # the API's order is its own
     plan = plan_group(
         key="g",
         group_id=None,
         name="g",
-        current=series(current),
-        desired=series(desired),
+        current=pl.Series("phone_e164", live, dtype=pl.String),
+        desired=pl.Series("phone_e164", desired_rows, dtype=pl.String),
         suppressed=series(suppressed),
         mode=mode,
     )
-    want = expected_for(mode, current, desired, suppressed)
+    wanted = set(desired_rows)
+    want = expected_for(mode, current, wanted, suppressed)
     assert applied(current, plan.add, plan.remove) == want
-    assert set(plan.expected.to_list()) == want
+    assert plan.expected.to_list() == sorted(want)
+    assert plan.final_size == len(want)
+    assert plan.current_size == len(current)
+    assert plan.add.to_list() == sorted(set(plan.add.to_list())), "distinct and sorted"
+    assert plan.remove.to_list() == sorted(set(plan.remove.to_list())), "distinct and sorted"
+    counts = {name: getattr(plan, name) for name in counts_for(mode, current, wanted, suppressed)}
+    assert counts == counts_for(mode, current, wanted, suppressed)
     assert not set(plan.add.to_list()) & current, "never re-adds a member"
     assert set(plan.remove.to_list()) <= current, "never removes a non-member"
     assert plan.guarded_removals >= 0

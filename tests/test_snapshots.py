@@ -17,8 +17,10 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline import snapshots
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.migrate import MappingFile, SnapshotSource, migrate_group, plan_migration
+from pipeline.phones import describe_numbers
 from pipeline.sinch import AutoUpdate, Group, GroupsClient, Keyword
 from pipeline.snapshots import (
     METADATA_KEYS,
@@ -232,6 +234,59 @@ async def test_members_stream_one_row_group_per_group_in_order_with_bounded_fetc
     assert parquet.num_row_groups == 12
     order = pl.read_parquet(result.path / "members.parquet")["group_id"].unique(maintain_order=True)
     assert order.to_list() == [g.id for g in groups]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1_000])
+async def test_groups_enriched_together_match_groups_enriched_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """Batches of small groups (and a batch boundary inside a run of groups, and groups larger
+    than a batch) give the rows that describing each group alone gives, one row group each."""
+    monkeypatch.setattr(snapshots, "ENRICH_BATCH", batch)
+    spread = ["+12015550123", "+33612345678", "+4930123456", "+819012345678", "+447400123456"]
+    members = {
+        0: [number(k) for k in range(5)],
+        1: [],
+        2: [*spread, number(3)],  # numbers shared with group 0, other countries
+        3: [number(k) for k in range(40, 20, -1)],  # listed out of order
+        4: [],
+        5: ["+447400123456"],
+    }
+    groups = [fake_group(i, len(numbers)) for i, numbers in members.items()]
+
+    async def fetch(group: Group) -> GroupMembers:
+        return GroupMembers(group, members[int(group.id)])
+
+    result = await write_snapshot(tmp_path, groups, fetch, target=TARGET, concurrency=2)
+
+    written = pl.read_parquet(result.path / "members.parquet")
+    alone = pl.concat(
+        [
+            pl.Series("phone_e164", members[int(g.id)], dtype=pl.String)
+            .sort()
+            .to_frame()
+            .join(
+                describe_numbers(pl.Series(members[int(g.id)], dtype=pl.String)),
+                on="phone_e164",
+                maintain_order="left",
+            )
+            .select(
+                pl.lit(g.id).alias("group_id"),
+                pl.lit(g.name).alias("group_name"),
+                "phone_e164",
+                "region",
+                "number_type",
+            )
+            for g in groups
+        ]
+    )
+    assert written.to_dicts() == alone.to_dicts()
+    assert written["region"].null_count() == 0
+    assert pq.ParquetFile(result.path / "members.parquet").num_row_groups == 4  # non-empty groups
+    assert pl.read_parquet(result.path / "groups.parquet")["member_count"].to_list() == [
+        len(members[i]) for i in members
+    ]
+    assert result.size_mismatches == ()
 
 
 async def test_a_size_that_disagrees_with_the_members_is_reported(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ numbers, name, child groups, auto_update) -> the group in the path (404) -> refe
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Sequence
@@ -177,8 +178,12 @@ class GroupsModel:
 
     def list_members(self, namespace: str, group_id: str) -> list[str]:
         """Every member, digits only (no `+`), ascending."""
+        return list(json.loads(self.list_members_json(namespace, group_id)))
+
+    def list_members_json(self, namespace: str, group_id: str) -> str:
+        """`list_members` as the JSON body the API sends."""
         with self.store.transaction():
-            return self.store.members(self._get(namespace, group_id).pk)
+            return self.store.members_json(self._get(namespace, group_id).pk)
 
     def reset(self) -> None:
         """Forget every group of every namespace."""

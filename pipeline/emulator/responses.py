@@ -98,7 +98,8 @@ class EmulatorAPI:
 
     async def list_members(self, request: Request) -> Response:
         """GET /groups/{id}/members -> a bare array of digit strings."""
-        return JSONResponse(self.model.list_members(_namespace(request), _group_id(request)))
+        body = self.model.list_members_json(_namespace(request), _group_id(request))
+        return Response(body, media_type="application/json")
 
     async def issue_token(self, request: Request) -> Response:
         """POST /oauth2/token: form `grant_type=client_credentials`, HTTP Basic key."""

@@ -247,9 +247,15 @@ class Store:
         """Empty a group."""
         self._db.execute("DELETE FROM members WHERE group_pk = ?", (pk,))
 
-    def members(self, pk: int) -> list[str]:
-        """All members of a group, digits only, in ascending order."""
-        rows = self._db.execute(
-            "SELECT msisdn FROM members WHERE group_pk = ? ORDER BY msisdn", (pk,)
-        )
-        return [msisdn for (msisdn,) in rows]
+    def members_json(self, pk: int) -> str:
+        """All members of a group as a JSON array of digit strings, in ascending order.
+
+        SQLite builds the array itself: a million members cost no Python object each, which keeps
+        the emulator from being the slow side of a benchmark's membership read.
+        """
+        (array,) = self._db.execute(
+            "SELECT json_group_array(msisdn) FROM"
+            " (SELECT msisdn FROM members WHERE group_pk = ? ORDER BY msisdn)",
+            (pk,),
+        ).fetchone()
+        return str(array)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack
 
 import httpx
 from aiolimiter import AsyncLimiter
-from pydantic import SecretStr, TypeAdapter, ValidationError
+from pydantic import ConfigDict, SecretStr, TypeAdapter, ValidationError
 from tenacity import RetryCallState
 
 from ._auth import OAuth2ClientCredentials, ServicePlanToken, SinchAuth
@@ -57,7 +57,8 @@ logger = logging.getLogger("pipeline.sinch")
 T = TypeVar("T")
 _GROUP: TypeAdapter[Group] = TypeAdapter(Group)
 _PAGE: TypeAdapter[GroupPage] = TypeAdapter(GroupPage)
-_MEMBERS: TypeAdapter[list[str]] = TypeAdapter(list[str])
+# A membership is up to millions of distinct numbers: pydantic's string cache only costs time.
+_MEMBERS: TypeAdapter[list[str]] = TypeAdapter(list[str], config=ConfigDict(cache_strings=False))
 
 
 class ClientOptions(TypedDict, total=False):
@@ -304,7 +305,7 @@ class GroupsClient:
     async def list_members(self, group_id: str) -> list[str]:
         """The group's members as E.164 strings with a leading '+' (the API sends digits)."""
         members = _parse(_MEMBERS, await self._call("GET", f"{_group_path(group_id)}/members"))
-        return [member if member.startswith("+") else f"+{member}" for member in members]
+        return [member if member[:1] == "+" else "+" + member for member in members]
 
     # -- plumbing -----------------------------------------------------------------------------
 
