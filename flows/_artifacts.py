@@ -75,14 +75,16 @@ class ApplyProgress:
         self._id = artifact_id
         self._total = max(total, 1)
         self._done = 0
-        self._published = 0.0
+        self._published = 0.0 if total else 100.0
         self._console = console
         self._pending: set[asyncio.Task[Any]] = set()
 
     @classmethod
     async def start(cls, suffix: str, total: int, console: Callable[[int], None]) -> ApplyProgress:
         artifact_id = await acreate_progress_artifact(
-            progress=0.0, key=artifact_key(suffix), description=f"applying {total:,} changes"
+            progress=0.0 if total else 100.0,  # nothing to apply: done from the start
+            key=artifact_key(suffix),
+            description=f"applying {total:,} changes",
         )
         return cls(artifact_id, total, console)
 
@@ -101,4 +103,5 @@ class ApplyProgress:
     async def finish(self) -> None:
         """Wait for the update in flight, then record 100%: the stage is over."""
         await asyncio.gather(*self._pending, return_exceptions=True)
-        await aupdate_progress_artifact(self._id, progress=100.0)
+        if self._published < 100.0:
+            await aupdate_progress_artifact(self._id, progress=100.0)

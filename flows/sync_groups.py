@@ -502,7 +502,6 @@ async def sync_groups(
                     _record_outcome(group_reports[plan.key], plan, result, check)
             stats = client.stats
 
-    write_rejects(Rejects.validate(all_rejects), rejects_path)
     run_report = SyncReport(
         sources=[str(path) for path in prepared.files],
         mode=str(mode),
@@ -526,6 +525,16 @@ async def sync_groups(
     )
     run_report.ok = all(g.verified is not False for g in run_report.groups)
     run_report.check()
-    write_json_atomic(run_report.to_json(), report_path)
-    await _publish(run_report, all_rejects)
+    # The files are written while the artifacts travel to the Prefect API; a failure of either
+    # still fails the run.
+    await asyncio.gather(
+        asyncio.to_thread(_write_outputs, run_report, all_rejects),
+        _publish(run_report, all_rejects),
+    )
     return run_report
+
+
+def _write_outputs(report: SyncReport, rejects: pl.DataFrame) -> None:
+    """The rejects file, then the report that names it."""
+    write_rejects(Rejects.validate(rejects), Path(report.rejects_path))
+    write_json_atomic(report.to_json(), Path(report.report_path))

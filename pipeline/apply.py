@@ -16,7 +16,7 @@ from itertools import zip_longest
 
 import polars as pl
 
-from pipeline.plan import GroupPlan, member_of
+from pipeline.plan import GroupPlan, difference, member_of
 from pipeline.sinch import GroupsClient, InvalidNumberError
 
 __all__ = [
@@ -59,11 +59,12 @@ class ApplyResult:
 
     def expected_members(self, plan: GroupPlan) -> pl.Series:
         """The plan's end state, less the adds the API refused (refused removes stay members)."""
+        if not self.api_rejects:
+            return plan.expected
         refused = pl.Series([r.phone_e164 for r in self.api_rejects], dtype=pl.String)
         refused_adds = refused.filter(member_of(refused, plan.add))
         refused_removes = refused.filter(member_of(refused, plan.remove))
-        kept = plan.expected.filter(~member_of(plan.expected, refused_adds))
-        return pl.concat([kept, refused_removes]).unique().sort()
+        return pl.concat([difference(plan.expected, refused_adds), refused_removes]).unique()
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,8 @@ async def verify_group(
         key=key,
         group_id=group_id,
         size=live.len(),
-        missing=expected.filter(~member_of(expected, live)).to_list(),
-        unexpected=live.filter(~member_of(live, expected)).sort().to_list(),
+        missing=difference(expected, live).sort().to_list(),
+        unexpected=difference(live, expected).sort().to_list(),
     )
 
 

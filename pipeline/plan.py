@@ -25,6 +25,7 @@ __all__ = [
     "allowed_removals",
     "check_removal_guard",
     "desired_by_group",
+    "difference",
     "member_of",
     "named_groups",
     "plan_group",
@@ -89,15 +90,20 @@ class GroupPlan:
 
     @cached_property
     def expected(self) -> pl.Series:
-        """The membership after the plan is applied, sorted; built only when a check needs it."""
-        return pl.concat(
-            [self.current.filter(~member_of(self.current, self.remove)), self.add]
-        ).sort()
+        """The membership after the plan is applied (in no particular order); built only when a
+        check needs it."""
+        return pl.concat([difference(self.current, self.remove), self.add])
 
 
 def member_of(values: pl.Series, other: pl.Series) -> pl.Series:
     """Vectorized set membership (a hash lookup per value), as a boolean mask over `values`."""
     return values.is_in(other.implode())
+
+
+def difference(values: pl.Series, other: pl.Series) -> pl.Series:
+    """The values not in `other`, in their order: an anti join, which on a million strings is
+    several times faster than masking with `member_of`."""
+    return _join(values.rename("phone_e164").to_frame(), _numbers(other), "anti").to_series()
 
 
 def _numbers(numbers: pl.Series) -> pl.DataFrame:

@@ -110,6 +110,7 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
     again = await artifacts_of(await flow_run_id(state))
     assert "sinch-groups-sync-report" in again
     assert json.loads(again["sinch-groups-sync-groups"].data)[0]["added"] == 0
+    assert again["sinch-groups-sync-progress"].data == 100.0, "nothing to apply is done"
 
 
 def stored_results() -> set[Path]:
@@ -166,7 +167,11 @@ async def test_an_unchanged_file_is_not_loaded_or_normalized_again(
         )
     names = {run.name for run in runs}
     assert not any(name.startswith(("load", "normalize")) for name in names)
-    assert not any(name.startswith("verify") for name in names)  # nothing sent, nothing to re-read
+    # Nothing to send: no apply, create or re-read; no suppression list: nothing to load.
+    assert not any(name.startswith(("apply", "create", "verify", "suppress")) for name in names)
+    assert {name.split("-")[0] for name in names} == {"resolve", "plan"}
+    assert again.duplicates == first.duplicates == 1
+    assert again.rejected_by_reason["no_group"] == 1
     assert (again.rows_read, again.rows_valid, again.rejected_by_reason) == (
         first.rows_read,
         first.rows_valid,
