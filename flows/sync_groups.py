@@ -1,8 +1,9 @@
 """Prefect flow: sync contact files into Sinch groups.
 
 load -> normalize -> resolve groups -> plan (per group) -> guard -> create missing -> apply
-(per group) -> verify (per group) -> report. Every step is a call into `pipeline`; this module only
-orders them, owns the HTTP client, retries I/O and publishes the report as an artifact.
+(per group) -> verify (per group) -> report; one group named up front is resolved and read while
+the file loads. Every step is a call into `pipeline`; this module only orders them, owns the HTTP
+client, retries I/O and publishes the report as artifacts.
 """
 
 # No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
@@ -58,7 +59,7 @@ class SyncOptionsError(PipelineError):
 
 
 @task(name="load", cache_policy=NO_CACHE, persist_result=False)
-def load_contacts(
+async def load_contacts(
     source: str,
     *,
     phone_column: str | None,
@@ -70,10 +71,15 @@ def load_contacts(
     """Read every file of the source; with --group/--group-id every row names that one group.
 
     `only_groups` keeps the rows of those groups and drops the rest before any work: a fanned-out
-    run handles its own group's rows, and its report counts only those.
+    run handles its own group's rows, and its report counts only those. The reading runs in a
+    thread, so that the membership read ahead (`read_target`) goes on meanwhile.
     """
-    loaded = sources.load_contacts(
-        source, phone_column=phone_column, country_column=country_column, group_column=group_column
+    loaded = await asyncio.to_thread(
+        sources.load_contacts,
+        source,
+        phone_column=phone_column,
+        country_column=country_column,
+        group_column=group_column,
     )
     frame = loaded.frame
     if fixed_group is not None:
@@ -90,7 +96,7 @@ class Prepared:
     valid: pl.DataFrame
     """Rows with a number and a group."""
     rejects: pl.DataFrame
-    """Rows without a usable number, and `no_group` rows."""
+    """Rows without a usable number, and `no_group` rows (checked against `Rejects`)."""
     files: list[Path]
     rows: int
     notes: list[str]
@@ -115,9 +121,12 @@ async def _prepare(
     (`pipeline.cache`), so a hit is exactly what normalizing again would give; a nightly sync of
     an unchanged export skips straight to the diff.
     """
+    # The file work runs in threads: the event loop stays free for the membership read ahead.
     cache = NormalizeCache.from_env() if use_cache else None
-    key = entry_key(sources.source_files(source), options) if cache else None
-    if cache is not None and key is not None and (entry := cache.get(key)) is not None:
+    files = sources.source_files(source)
+    key = await asyncio.to_thread(entry_key, files, options) if cache else None
+    entry = await asyncio.to_thread(cache.get, key) if cache and key else None
+    if entry is not None:
         extra = entry.extra
         return Prepared(
             entry.valid,
@@ -128,7 +137,7 @@ async def _prepare(
             extra["groups"],
             extra["duplicates"],
         )
-    loaded = load_contacts(
+    loaded = await load_contacts(
         source,
         phone_column=options["phone_column"],
         country_column=options["country_column"],
@@ -144,19 +153,15 @@ async def _prepare(
         runner=runner,
         dask_address=dask_address,
     )
-    valid, no_group = reject_rows_without_group(valid)
-    prepared = Prepared(
-        valid,
-        pl.concat([rejects, no_group], how="vertical_relaxed"),
-        loaded.files,
-        loaded.rows,
-        list(loaded.notes),
-        named_groups(loaded.frame),
-        phones.count_duplicates(valid),
-    )
+    prepared = await asyncio.to_thread(_finish, loaded, valid, rejects)
     # Stored only if the files did not change while they were read.
-    if cache is not None and key is not None and entry_key(loaded.files, options) == key:
-        cache.put(
+    if (
+        cache is not None
+        and key is not None
+        and await asyncio.to_thread(entry_key, loaded.files, options) == key
+    ):
+        await asyncio.to_thread(
+            cache.put,
             key,
             prepared.valid,
             prepared.rejects,
@@ -169,6 +174,21 @@ async def _prepare(
             },
         )
     return prepared
+
+
+def _finish(loaded: sources.LoadResult, valid: pl.DataFrame, rejects: pl.DataFrame) -> Prepared:
+    """Set aside the rows without a group, check the rejects, count the duplicates."""
+    valid, no_group = reject_rows_without_group(valid)
+    return Prepared(
+        valid,
+        # Checked once, here: what the cache holds is what was checked.
+        Rejects.validate(pl.concat([rejects, no_group], how="vertical_relaxed")),
+        loaded.files,
+        loaded.rows,
+        list(loaded.notes),
+        named_groups(loaded.frame),
+        phones.count_duplicates(valid),
+    )
 
 
 @task(name="suppressions", cache_policy=NO_CACHE, persist_result=False)
@@ -190,6 +210,21 @@ async def resolve_targets(
     return await resolve_groups(client, names=names, group_ids=group_ids)
 
 
+async def _members(client: GroupsClient, target: ResolvedGroup) -> pl.Series:
+    members = await client.list_members(target.group_id) if target.group_id else []
+    return pl.Series("phone_e164", members, dtype=pl.String)
+
+
+@io_task(name="read", task_run_name="read-{key}")
+async def read_target(
+    client: GroupsClient, key: str, names: list[str], group_ids: list[str]
+) -> tuple[ResolvedGroup, pl.Series]:
+    """Resolve the one group named by --group/--group-id and read its membership while the file
+    is still being loaded, so the plan starts as soon as the numbers are ready."""
+    (target,) = await resolve_groups(client, names=names, group_ids=group_ids)
+    return target, await _members(client, target)
+
+
 @io_task(name="plan", task_run_name="plan-{target.key}")
 async def plan_for_group(
     client: GroupsClient,
@@ -197,18 +232,26 @@ async def plan_for_group(
     desired: pl.Series,
     suppressed: pl.Series,
     mode: Mode,
+    current: pl.Series | None = None,
 ) -> GroupPlan:
-    """Fetch the live membership and diff it: the live group is the truth."""
-    members = await client.list_members(target.group_id) if target.group_id else []
+    """Fetch the live membership (unless it was read ahead: `current`) and diff it: the live
+    group is the truth."""
     return plan_group(
         key=target.key,
         group_id=target.group_id,
         name=target.name,
-        current=pl.Series("phone_e164", members, dtype=pl.String),
+        current=await _members(client, target) if current is None else current,
         desired=desired,
         suppressed=suppressed,
         mode=mode,
     )
+
+
+async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
+    """Stop a read-ahead whose run is failing anyway, and wait until it has."""
+    if read_ahead is not None:
+        read_ahead.cancel()
+        await asyncio.gather(read_ahead, return_exceptions=True)
 
 
 @io_task(name="create-groups")
@@ -446,39 +489,58 @@ async def sync_groups(
     target = await resolve_target(target_env_prefix, credentials_block)
 
     with stages(show_progress) as ui:
-        with ui.step("loading and normalizing"):
-            prepared = await _prepare(
-                source,
-                {
-                    "phone_column": phone_column,
-                    "country_column": country_column,
-                    "group_column": group_column,
-                    "fixed_group": group if group is not None else group_id,
-                    "only_groups": sorted(only_groups) if only_groups is not None else None,
-                    "default_region": default_region,
-                    "mobile_only": mobile_only,
-                },
-                use_cache=use_cache,
-                partition_rows=partition_rows,
-                runner=task_runner,
-                dask_address=dask_address,
-            )
-            valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
-            suppressed = (
-                load_suppressions(suppress, default_region)
-                if suppress
-                else pl.Series("phone_e164", [], dtype=pl.String)
-            )
-        names, ids = _target_groups(prepared.groups, group, group_id)
-
         async with GroupsClient.from_target(target) as client:
+            read_ahead = (
+                None
+                if group_column is not None
+                else asyncio.ensure_future(
+                    read_target(
+                        client, group or group_id or "", *_target_groups([], group, group_id)
+                    )
+                )
+            )
+            try:
+                with ui.step("loading and normalizing"):
+                    prepared = await _prepare(
+                        source,
+                        {
+                            "phone_column": phone_column,
+                            "country_column": country_column,
+                            "group_column": group_column,
+                            "fixed_group": group if group is not None else group_id,
+                            "only_groups": sorted(only_groups) if only_groups is not None else None,
+                            "default_region": default_region,
+                            "mobile_only": mobile_only,
+                        },
+                        use_cache=use_cache,
+                        partition_rows=partition_rows,
+                        runner=task_runner,
+                        dask_address=dask_address,
+                    )
+                    suppressed = (
+                        load_suppressions(suppress, default_region)
+                        if suppress
+                        else pl.Series("phone_e164", [], dtype=pl.String)
+                    )
+            except BaseException:
+                await _abandon(read_ahead)
+                raise
+            valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
+
             with ui.step("planning"):
-                targets = await resolve_targets(client, names, ids)
+                if read_ahead is not None:
+                    read, current = await read_ahead
+                    targets, currents = [read], {read.key: current}
+                else:
+                    names, ids = _target_groups(prepared.groups, group, group_id)
+                    targets, currents = await resolve_targets(client, names, ids), {}
                 desired = desired_by_group(valid, [t.key for t in targets])
                 plans = list(
                     await asyncio.gather(
                         *(
-                            plan_for_group(client, t, desired[t.key], suppressed, mode)
+                            plan_for_group(
+                                client, t, desired[t.key], suppressed, mode, currents.get(t.key)
+                            )
                             for t in targets
                         )
                     )
@@ -496,6 +558,7 @@ async def sync_groups(
                 plans, results, verified = await _apply_all(client, plans, chunk_size, ui)
                 valid, api_rejects = split_api_rejects(valid, results)
                 if not api_rejects.is_empty():
+                    api_rejects = Rejects.validate(api_rejects)
                     all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
                     duplicates = phones.count_duplicates(valid)
                 for plan, result, check in zip(plans, results, verified, strict=True):
@@ -536,5 +599,5 @@ async def sync_groups(
 
 def _write_outputs(report: SyncReport, rejects: pl.DataFrame) -> None:
     """The rejects file, then the report that names it."""
-    write_rejects(Rejects.validate(rejects), Path(report.rejects_path))
+    write_rejects(rejects, Path(report.rejects_path))
     write_json_atomic(report.to_json(), Path(report.report_path))

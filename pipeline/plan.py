@@ -224,6 +224,9 @@ def desired_by_group(valid: pl.DataFrame, keys: Sequence[str]) -> dict[str, pl.S
     empty input) still gets a plan: in mirror mode that is what makes the guard speak up.
     """
     empty = pl.Series("phone_e164", [], dtype=pl.String)
+    groups = valid.get_column("group")
+    if len(keys) == 1 and groups.len() and (groups == keys[0]).all(ignore_nulls=False):
+        return {keys[0]: valid.get_column("phone_e164")}  # one group (--group): nothing to split
     parts = {
         str(key[0]): frame.get_column("phone_e164")
         for key, frame in valid.select("group", "phone_e164")

@@ -192,6 +192,20 @@ def test_desired_by_group_gives_every_key_an_entry():
     assert desired["c"].len() == 0
 
 
+@pytest.mark.parametrize(
+    "groups",
+    [["a", "a", "a"], ["a", "b", "a"], ["a", None, "a"], []],
+    ids=["all-one-group", "another-group", "null-group", "empty"],
+)
+def test_desired_by_group_for_one_key_holds_exactly_that_groups_numbers(groups):
+    valid = pl.DataFrame(
+        {"group": groups, "phone_e164": [f"+{i}" for i in range(len(groups))]},
+        schema={"group": pl.String, "phone_e164": pl.String},
+    )
+    wanted = [f"+{i}" for i, group in enumerate(groups) if group == "a"]
+    assert desired_by_group(valid, ["a"])["a"].to_list() == wanted
+
+
 def test_rows_without_a_group_become_no_group_rejects():
     valid = pl.DataFrame(
         {

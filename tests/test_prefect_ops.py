@@ -37,8 +37,10 @@ from flows._partitions import TaskRunnerError
 from flows.export_groups import export_groups
 from flows.sync_groups import sync_groups
 from pipeline.emulator import DEFAULT_PLAN_ID, EmulatorConfig, EmulatorServer, Plan
+from pipeline.errors import PipelineError
 from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient
-from tests.test_sync_flow import members_by_name, national, number, write_csv
+from tests.reliability.helpers import set_faults
+from tests.test_sync_flow import members_by_name, national, number, seed_group, write_csv
 
 CANARY = "CANARY-tok-5f1e9c2a"
 """A token nothing else in a run could contain, so finding it anywhere is a leak."""
@@ -111,6 +113,59 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
     assert "sinch-groups-sync-report" in again
     assert json.loads(again["sinch-groups-sync-groups"].data)[0]["added"] == 0
     assert again["sinch-groups-sync-progress"].data == 100.0, "nothing to apply is done"
+
+
+async def task_runs_of(state) -> dict[str, object]:
+    async with get_client() as client:
+        runs = await client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
+            )
+        )
+    return {run.name: run for run in runs}
+
+
+async def test_one_named_group_is_read_while_the_file_loads(sinch_env, tmp_path, prefect_harness):
+    await seed_group(sinch_env, "vip", [number(i) for i in range(30)])  # 10 of them not in the file
+    source = write_csv(tmp_path / "vip.csv", [{"phone": number(i)} for i in range(10, 50)])
+
+    state = await sync_groups(
+        source=str(source),
+        group="vip",
+        mode="mirror",
+        max_remove_fraction=0.5,
+        default_region="GB",
+        return_state=True,
+    )
+    report = await state.result()
+    runs = await task_runs_of(state)
+
+    assert {"read-vip", "plan-vip", "apply-vip", "verify-vip"} <= set(runs)
+    assert not any(name.startswith("resolve") for name in runs)
+    read = next(run for name, run in runs.items() if name.startswith("read"))
+    load = next(run for name, run in runs.items() if name.startswith("load"))
+    assert read.start_time < load.end_time, "the membership is read while the file loads"
+    (group,) = report.groups
+    assert (group.current, group.added, group.removed, group.final_size) == (30, 20, 10, 40)
+    assert (await members_by_name(sinch_env))["vip"] == {number(i) for i in range(10, 50)}
+
+
+async def test_a_failing_file_stops_the_read_ahead_and_reports_the_file(
+    sinch_env, tmp_path, prefect_harness
+):
+    await seed_group(sinch_env, "vip", [number(i) for i in range(30)])
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"phone\n" + b'"unclosed quote' + b"\x00\xff" * 1000)
+    set_faults(sinch_env, latency_ms=3_000)  # the read is still in flight when the file fails
+    state = await sync_groups(
+        source=str(broken), group="vip", default_region="GB", return_state=True
+    )
+
+    assert state.is_failed()
+    with pytest.raises(PipelineError, match=r"broken\.csv"):
+        await state.result()
+    (read,) = [run for name, run in (await task_runs_of(state)).items() if name == "read-vip"]
+    assert read.state.type.value in {"CANCELLED", "CRASHED"}, "the read was stopped, not left"
 
 
 def stored_results() -> set[Path]:

@@ -304,7 +304,10 @@ class GroupsClient:
 
     async def list_members(self, group_id: str) -> list[str]:
         """The group's members as E.164 strings with a leading '+' (the API sends digits)."""
-        members = _parse(_MEMBERS, await self._call("GET", f"{_group_path(group_id)}/members"))
+        response = await self._call("GET", f"{_group_path(group_id)}/members")
+        members = _parse(_MEMBERS, response)
+        if b'"+' not in response.content:  # digits only, as documented: no test per member
+            return ["+" + member for member in members]
         return [member if member[:1] == "+" else "+" + member for member in members]
 
     # -- plumbing -----------------------------------------------------------------------------

@@ -268,3 +268,31 @@ async def test_client_works_without_async_with_until_aclose(recorder: Recorder) 
     await sinch.list_groups()
     await sinch.aclose()
     assert sinch.stats.requests == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'["447911123456","15551231234"]', b'["+447911123456","15551231234"]'],
+    ids=["digits", "mixed"],
+)
+async def test_list_members_adds_one_plus_whatever_the_server_sends(body: bytes) -> None:
+    """The documented answer is digits; a server that sends some numbers with `+` gets no `++`."""
+
+    async def server(scope, receive, send):  # type: ignore[no-untyped-def]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    transport = httpx.ASGITransport(app=server)
+    async with GroupsClient(
+        service_plan_id=DEFAULT_PLAN_ID,
+        token=DEFAULT_TOKEN,
+        base_url=ASGI_ORIGIN,
+        transport=transport,
+    ) as sinch:
+        assert await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ") == [ALICE, BOB]
