@@ -26,7 +26,7 @@ from phonenumbers import (
 from polars.testing import assert_frame_equal
 
 from bench.make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, contacts, write
-from pipeline import numbering
+from pipeline import numbering, phones
 from pipeline.phones import describe_numbers, normalize
 from pipeline.sources import RAW_SCHEMA, load_contacts
 
@@ -452,12 +452,27 @@ def test_normalize_is_the_same_with_or_without_it_on_every_region(
     assert_same_normalize(frame, default_region=default_region, mobile_only=mobile_only)
 
 
-def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads_from_keys", [None, 5_000], ids=["one-piece", "in-threads"])
+def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads_from_keys: int | None
+) -> None:
+    """Also with the keys read in slices on several threads, as a million-row file is."""
     path = tmp_path / "contacts.csv"
     write(contacts(40_000, seed=11), path)
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
+    slices: list[int] = []
+    if threads_from_keys is not None:
+        monkeypatch.setattr(phones, "_THREADS_FROM_KEYS", threads_from_keys)
+        read = phones._interpret_vectorized
+        monkeypatch.setattr(
+            phones,
+            "_interpret_vectorized",
+            lambda keys, mobile_only: slices.append(keys.height) or read(keys, mobile_only),
+        )
 
     assert_same_normalize(frame, default_region=DEFAULT_REGION)
+    if threads_from_keys is not None:
+        assert len(slices) >= 2, "the keys were read in slices"
 
 
 # How the samples README loads each file (the files without a country column read national
