@@ -54,8 +54,8 @@ from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, change_rows, contacts_
 
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults
 from pipeline.emulator import server as emulator_server
+from pipeline.sinch import MAX_MEMBERS_PER_REQUEST
 
-PER_ARRAY = 10_000
 GROUP = "crm-nightly"
 MEMORY_LIMIT_MIB = 1024
 Scope = MutableMapping[str, Any]
@@ -177,7 +177,7 @@ def sync(
     (group,) = report["groups"]
     added, removed = group["added"], group["removed"]
     minimum = int(group["created"]) + max(
-        math.ceil(added / PER_ARRAY), math.ceil(removed / PER_ARRAY)
+        math.ceil(added / MAX_MEMBERS_PER_REQUEST), math.ceil(removed / MAX_MEMBERS_PER_REQUEST)
     )
     writes = requests.get("create", 0) + requests.get("update", 0) + requests.get("replace", 0)
     return {
@@ -230,9 +230,9 @@ def run_baseline(path: Path, base_url: str) -> dict[str, Any]:
     client = SinchClient(service_plan_id=DEFAULT_PLAN_ID, sms_api_token=DEFAULT_TOKEN)
     client.configuration.sms_origin_with_service_plan_id = base_url
     group = client.sms.groups.create(name="baseline")
-    for start in range(0, len(numbers), PER_ARRAY):
+    for start in range(0, len(numbers), MAX_MEMBERS_PER_REQUEST):
         client.sms.groups.update(
-            group_id=group.id, name="baseline", add=numbers[start : start + PER_ARRAY]
+            group_id=group.id, name="baseline", add=numbers[start : start + MAX_MEMBERS_PER_REQUEST]
         )
     done = time.perf_counter()
     return {

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import polars as pl
 from prefect import flow, task
@@ -36,7 +36,7 @@ from pipeline.apply import (
     split_api_rejects,
     verify_group,
 )
-from pipeline.cache import NormalizeCache, entry_key
+from pipeline.cache import Cached, NormalizeCache, entry_key
 from pipeline.errors import PipelineError
 from pipeline.groups import ResolvedGroup, resolve_groups
 from pipeline.plan import (
@@ -105,6 +105,23 @@ class Prepared:
     duplicates: int
     """Rows of `valid` repeating a number of their group (`phones.count_duplicates`)."""
 
+    def cache_extra(self) -> dict[str, Any]:
+        """What the cache keeps beside the two frames (`from_cache` reads it back)."""
+        return {
+            "files": [str(f) for f in self.files],
+            "rows": self.rows,
+            "notes": self.notes,
+            "groups": self.groups,
+            "duplicates": self.duplicates,
+        }
+
+    @classmethod
+    def from_cache(cls, entry: Cached) -> Self:
+        extra = entry.extra
+        return cls(
+            entry.valid, entry.rejects, **{**extra, "files": [Path(f) for f in extra["files"]]}
+        )
+
 
 async def _prepare(
     source: str,
@@ -127,16 +144,7 @@ async def _prepare(
     key = await asyncio.to_thread(entry_key, files, options) if cache else None
     entry = await asyncio.to_thread(cache.get, key) if cache and key else None
     if entry is not None:
-        extra = entry.extra
-        return Prepared(
-            entry.valid,
-            entry.rejects,
-            [Path(f) for f in extra["files"]],
-            extra["rows"],
-            extra["notes"],
-            extra["groups"],
-            extra["duplicates"],
-        )
+        return Prepared.from_cache(entry)
     loaded = await load_contacts(
         source,
         phone_column=options["phone_column"],
@@ -161,17 +169,7 @@ async def _prepare(
         and await asyncio.to_thread(entry_key, loaded.files, options) == key
     ):
         await asyncio.to_thread(
-            cache.put,
-            key,
-            prepared.valid,
-            prepared.rejects,
-            extra={
-                "files": [str(f) for f in prepared.files],
-                "rows": prepared.rows,
-                "notes": prepared.notes,
-                "groups": prepared.groups,
-                "duplicates": prepared.duplicates,
-            },
+            cache.put, key, prepared.valid, prepared.rejects, extra=prepared.cache_extra()
         )
     return prepared
 
@@ -333,13 +331,13 @@ async def _apply_all(
     with ui.step("creating missing groups"):
         if any(p.creates_group for p in plans):
             plans = await create_groups(client, plans)
-    total = sum(p.add.len() + p.remove.len() for p in plans)
+    total = sum(p.changes for p in plans)
     progress = await ApplyProgress.start("sync-progress", total, ui.counter("applying", total))
     results = list(
         await asyncio.gather(
             *(
                 apply_group(client, p, chunk_size, progress.advance)
-                if _has_changes(p)
+                if p.changes
                 else _nothing_to_send(p)
                 for p in plans
             )
@@ -350,16 +348,12 @@ async def _apply_all(
         verified = await asyncio.gather(
             *(
                 verify_membership(client, p.key, p.group_id or "", r.expected_members(p))
-                if _has_changes(p)
+                if p.changes
                 else _read_while_planning(p)
                 for p, r in zip(plans, results, strict=True)
             )
         )
     return plans, results, list(verified)
-
-
-def _has_changes(plan: GroupPlan) -> bool:
-    return bool(plan.add.len() or plan.remove.len())
 
 
 async def _nothing_to_send(plan: GroupPlan) -> ApplyResult:
@@ -383,24 +377,9 @@ async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
 async def _publish(report: SyncReport, rejects: pl.DataFrame) -> None:
     """The run's artifacts: the report page, a table per group, and examples of each reject reason
     (sent together: each is a round trip to the Prefect API)."""
-    groups = [
-        {
-            "group": g.key,
-            "group_id": g.group_id,
-            "current": g.current,
-            "to_add": g.to_add,
-            "to_remove": g.to_remove,
-            "added": g.added,
-            "removed": g.removed,
-            "api_rejected": g.api_rejected,
-            "final_size": g.final_size,
-            "verified": g.verified,
-        }
-        for g in report.groups
-    ]
     await asyncio.gather(
         publish_markdown("sync-report", report.to_markdown(), "sinch-groups sync report"),
-        publish_table("sync-groups", groups, "Per-group counts of the sync"),
+        publish_table("sync-groups", report.group_rows(), "Per-group counts of the sync"),
         publish_table(
             "sync-rejects",
             reject_examples(rejects),
@@ -487,16 +466,15 @@ async def sync_groups(
     rejects_path = Path(rejects) if rejects else run_dir / "rejects.parquet"
     report_path = Path(report) if report else run_dir / "report.json"
     target = await resolve_target(target_env_prefix, credentials_block)
+    named = group if group is not None else group_id  # the one group of --group/--group-id
 
     with stages(show_progress) as ui:
         async with GroupsClient.from_target(target) as client:
             read_ahead = (
                 None
-                if group_column is not None
+                if named is None
                 else asyncio.ensure_future(
-                    read_target(
-                        client, group or group_id or "", *_target_groups([], group, group_id)
-                    )
+                    read_target(client, named, *_target_groups([], group, group_id))
                 )
             )
             try:
@@ -507,7 +485,7 @@ async def sync_groups(
                             "phone_column": phone_column,
                             "country_column": country_column,
                             "group_column": group_column,
-                            "fixed_group": group if group is not None else group_id,
+                            "fixed_group": named,
                             "only_groups": sorted(only_groups) if only_groups is not None else None,
                             "default_region": default_region,
                             "mobile_only": mobile_only,

@@ -701,6 +701,12 @@ def _number_type(number: pl.Expr, plan: _Plan, *, fast: bool = False) -> pl.Expr
 # --- helpers ------------------------------------------------------------------------------------
 
 
+_Schema = Mapping[str, pl.DataType | type[pl.DataType]]
+"""Columns a step sets, with their types."""
+_Build = Callable[..., Mapping[str, pl.Expr]]
+"""A step's expressions for one group, from the group's key (see `_build`)."""
+
+
 def _matches(number: pl.Expr, desc: _Desc | None) -> pl.Expr:
     """`_match_national_number`: the pattern alone, no length check."""
     return pl.lit(False) if desc is None else number.str.contains(desc.pattern)
@@ -713,9 +719,9 @@ def _prefixed(number: pl.Expr, pattern: str | None) -> pl.Expr:
 def _settle(
     frame: pl.DataFrame,
     rows: pl.Expr | None,
-    fast: tuple[list[str], Callable[..., Mapping[str, pl.Expr]]],
-    exact: tuple[list[str], Callable[..., Mapping[str, pl.Expr]]],
-    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    fast: tuple[list[str], _Build],
+    exact: tuple[list[str], _Build],
+    schema: _Schema,
 ) -> pl.DataFrame:
     """`_apply_to` with the `fast` (group-by columns, build), and the `exact` one on the rows the
     fast build leaves `_SETTLED` false.
@@ -737,8 +743,8 @@ def _apply_to(
     frame: pl.DataFrame,
     rows: pl.Expr | None,
     by: list[str],
-    schema: Mapping[str, pl.DataType | type[pl.DataType]],
-    build: Callable[..., Mapping[str, pl.Expr]],
+    schema: _Schema,
+    build: _Build,
 ) -> pl.DataFrame:
     """Set `schema`'s columns on the rows where `rows` holds (on every row if None), built by
     `build(*key)` per group of `by` from that group's own metadata. Other rows keep what they
@@ -758,7 +764,7 @@ def _where(frame: pl.DataFrame, rows: pl.Expr | None) -> pl.Series | None:
 
 def _merge(
     frame: pl.DataFrame,
-    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    schema: _Schema,
     updates: list[tuple[pl.DataFrame, pl.Series]],
 ) -> pl.DataFrame:
     """`schema`'s columns, each row's value taken from the last update that built one for it
@@ -794,8 +800,8 @@ def _build(
     frame: pl.DataFrame,
     where: pl.Series | None,
     by: list[str],
-    schema: Mapping[str, pl.DataType | type[pl.DataType]],
-    build: Callable[..., Mapping[str, pl.Expr]],
+    schema: _Schema,
+    build: _Build,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """`schema`'s columns for the frame's rows at `where` (all if None), group after group, and
     the frame row each built row belongs to (see `_apply_to`).

@@ -80,6 +80,11 @@ class GroupPlan:
         return self.group_id is None
 
     @property
+    def changes(self) -> int:
+        """Numbers to send: adds and removes (0 for a group already as wanted)."""
+        return self.add.len() + self.remove.len()
+
+    @property
     def current_size(self) -> int:
         return self.current.len()
 

@@ -125,6 +125,24 @@ class SyncReport:
             )
         return table
 
+    def group_rows(self) -> list[dict[str, object]]:
+        """One row per group: the columns of the markdown page and of the flow's table artifact."""
+        return [
+            {
+                "group": g.key,
+                "group_id": g.group_id,
+                "current": g.current,
+                "to_add": g.to_add,
+                "to_remove": g.to_remove,
+                "added": g.added,
+                "removed": g.removed,
+                "api_rejected": g.api_rejected,
+                "final_size": g.final_size,
+                "verified": g.verified,
+            }
+            for g in self.groups
+        ]
+
     def to_markdown(self) -> str:
         """The report as a Prefect-artifact-friendly markdown page."""
         lines = [
@@ -140,15 +158,19 @@ class SyncReport:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         lines += [
-            f"| {g.key} | {g.group_id or '(new)'} | {g.current} | {g.to_add} | {g.to_remove} | "
-            f"{g.added} | {g.removed} | {g.api_rejected} | {g.final_size if g.final_size is not None else '-'} | "
-            f"{'-' if g.verified is None else g.verified} |"
-            for g in self.groups
+            "| " + " | ".join(_markdown_cell(name, value) for name, value in row.items()) + " |"
+            for row in self.group_rows()
         ]
         if self.rejected_by_reason:
             lines += ["", "| reject reason | rows |", "|---|---:|"]
             lines += [f"| {r} | {n} |" for r, n in sorted(self.rejected_by_reason.items())]
         return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(column: str, value: object) -> str:
+    if value is None:
+        return "(new)" if column == "group_id" else "-"
+    return str(value)
 
 
 def write_json_atomic(text: str, path: Path) -> Path:

@@ -25,6 +25,7 @@ EnvPrefix = Annotated[
 ]
 """The `--env-prefix` option every command that talks to Sinch shares."""
 ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+"""The `--progress/--no-progress` option of the long-running commands."""
 CredentialsBlock = Annotated[
     str | None,
     typer.Option(
@@ -33,7 +34,6 @@ CredentialsBlock = Annotated[
     ),
 ]
 """The `--credentials-block` option: what deployments do by default, on request for the CLI."""
-"""The `--progress/--no-progress` option of the long-running commands."""
 
 # Everything printed is data (names, paths, messages quoting the input), never Rich markup: a
 # group named "[/]" must print as written, not crash the command.

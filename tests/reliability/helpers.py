@@ -29,6 +29,11 @@ FAST_RETRY = RetryPolicy(max_attempts=12, initial=0.001, maximum=0.02, total_tim
 """For the test's own set-up and checks: persistent, without real waiting."""
 
 
+SOAK_FAULTS = {"latency_ms": 10, "rate_limit": 100, "error_rate": 0.05, "reset_rate": 0.02}
+"""The soak's faults: 10 ms latency, 429s from a 100 requests/s limit, 5 % 500/503 and 2 %
+dropped connections."""
+
+
 def uk_mobile(i: int) -> str:
     """A valid UK mobile number (+44 7900 xxxxxx); distinct for each 0 <= i < 1,000,000."""
     return f"+447900{i:06d}"

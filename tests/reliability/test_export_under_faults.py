@@ -20,10 +20,8 @@ from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, Em
 from pipeline.sinch import RetryPolicy, SinchError
 from pipeline.snapshots import export_snapshot, list_snapshots, open_snapshot
 
+from .helpers import SOAK_FAULTS as FAULTS
 from .helpers import FaultLog, client_for, memberships, set_faults, uk_mobile
-
-FAULTS = {"latency_ms": 10, "rate_limit": 100, "error_rate": 0.05, "reset_rate": 0.02}
-"""The soak's faults: 429s from a small rate limit, 5 % 500/503, 2 % dropped connections."""
 
 
 async def seed_groups(server: EmulatorServer, seed: int) -> None:

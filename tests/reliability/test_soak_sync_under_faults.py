@@ -20,6 +20,7 @@ from flows.sync_groups import sync_groups
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
 from pipeline.plan import Mode
 
+from .helpers import SOAK_FAULTS as FAULTS
 from .helpers import FaultLog, members_by_name, seed_group, set_faults, uk_mobile
 
 ROWS = 200_000
@@ -27,10 +28,8 @@ GROUPS = [f"soak-{index}" for index in range(7)] + ["Café ☕"]
 PREEXISTING = 6
 """The first six groups exist before the run (mirror adds and removes); the last two are created."""
 BAD_VALUES = ["not a phone", "", "+44 12", '=HYPERLINK("http://x","y")', "07900 12345x"]
-FAULTS = {"latency_ms": 10, "rate_limit": 100, "error_rate": 0.05, "reset_rate": 0.02}
-"""5 % 500/503, 2 % dropped connections, 10 ms latency, 100 requests/s. With batches of 150
-numbers a run makes about 500 requests, so every kind of fault strikes (a seed where one kind
-did not would fail the test, not pass it silently)."""
+# With batches of 150 numbers a run makes about 500 requests, so every kind of fault in
+# SOAK_FAULTS strikes (a seed where one kind did not would fail the test, not pass it silently).
 SQUEEZE = {"after_requests": 60, "rate_limit": 3, "seconds": 1.0}
 """Whether 100/s is exceeded depends on the machine, so once applying has begun the limit drops
 to 3/s for a second: with 8 requests in flight, 429s (and Retry-After waits) are certain."""

@@ -288,11 +288,5 @@ async def test_list_members_adds_one_plus_whatever_the_server_sends(body: bytes)
         )
         await send({"type": "http.response.body", "body": body})
 
-    transport = httpx.ASGITransport(app=server)
-    async with GroupsClient(
-        service_plan_id=DEFAULT_PLAN_ID,
-        token=DEFAULT_TOKEN,
-        base_url=ASGI_ORIGIN,
-        transport=transport,
-    ) as sinch:
+    async with asgi_client(server) as sinch:
         assert await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ") == [ALICE, BOB]
