@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from _child import peak_rss_mib, run_side
 
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
 from pipeline.sinch import GroupsClient
@@ -53,10 +51,6 @@ async def seed(base_url: str, groups: int, members: int) -> None:
                 await client.update_group(group.id, add=numbers[offset : offset + BATCH])
 
         await asyncio.gather(*(one(index) for index in range(groups)))
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def run_ours(base_url: str, out: Path) -> dict[str, float]:
@@ -92,7 +86,7 @@ def run_ours(base_url: str, out: Path) -> dict[str, float]:
         "seconds": seconds,
         "enrich_seconds": enrich,
         "rss_before_mb": before,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mib(),
         "rows": result.members,
         "bytes": size,
     }
@@ -118,22 +112,13 @@ def run_baseline(base_url: str, out: Path) -> dict[str, float]:
         "seconds": seconds,
         "enrich_seconds": 0.0,
         "rss_before_mb": before,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mib(),
         "rows": len(frame),
         "bytes": (out / "members.parquet").stat().st_size,
     }
 
 
 SIDES = {"sinch-groups export (streaming)": run_ours, "baseline: SDK + pandas": run_baseline}
-
-
-def measure(side: str, base_url: str, out: Path) -> dict[str, float]:
-    """Run one side in a fresh interpreter and read back its figures."""
-    command = [sys.executable, __file__, "--side", side, "--base-url", base_url, "--out", str(out)]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    if finished.returncode != 0:
-        raise SystemExit(f"{side} failed:\n{finished.stderr}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -162,7 +147,14 @@ def main() -> None:
                 f"in {time.perf_counter() - started:.1f} s (not measured)"
             )
             figures = {
-                side: measure(side, server.base_url, Path(work) / f"out-{index}")
+                side: run_side(
+                    __file__,
+                    side,
+                    "--base-url",
+                    server.base_url,
+                    "--out",
+                    str(Path(work) / f"out-{index}"),
+                )
                 for index, side in enumerate(SIDES)
             }
 

@@ -41,9 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,6 +48,7 @@ from typing import Any
 
 import phonenumbers
 import polars as pl
+from _child import peak_rss_mib, run_side
 from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, PHONE_COLUMN, contacts_file
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
@@ -132,20 +130,11 @@ def _figures(load_s: float, wall_s: float, cpu_s: float, rows: pl.DataFrame) -> 
         "normalize_cpu_s": cpu_s,
         "rows": rows.height,
         "valid": rows.get_column("e164").is_not_null().sum(),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
 SIDES = {"baseline": run_baseline, "project": run_project}
-
-
-def measure(side: str, path: Path, out: Path) -> dict[str, Any]:
-    """One side in a fresh interpreter; its figures come back as JSON on its last line."""
-    command = [sys.executable, __file__, "--side", side, "--path", str(path), "--out", str(out)]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    if finished.returncode != 0:
-        raise SystemExit(f"{side} failed:\n{finished.stderr}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -230,7 +219,9 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
         for _ in range(args.repeat):
             for side in ("project", "baseline"):
-                runs[side].append(measure(side, path, outs[side]))
+                runs[side].append(
+                    run_side(__file__, side, "--path", str(path), "--out", str(outs[side]))
+                )
         figures = {side: fastest(done) for side, done in runs.items()}
         check = compare(path, pl.read_parquet(outs["project"]), pl.read_parquet(outs["baseline"]))
     report = _report(args.rows, figures, check)

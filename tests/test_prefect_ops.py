@@ -29,6 +29,7 @@ from prefect.client.schemas.filters import (
     TaskRunFilter,
     TaskRunFilterFlowRunId,
 )
+from prefect.client.schemas.objects import TaskRun
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 from prefect.utilities.callables import parameter_schema
@@ -74,8 +75,9 @@ async def artifacts_of(run_id: UUID) -> dict[str, object]:
 async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_keys(
     sinch_env, tmp_path, prefect_harness
 ):
+    source = str(sample(tmp_path))
     state = await sync_groups(
-        source=str(sample(tmp_path)),
+        source=source,
         group_column="segment",
         default_region="GB",
         rejects=str(tmp_path / "rejects.csv"),
@@ -107,7 +109,7 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
 
     # A second run writes new versions of the same keys: the UI shows them as one history.
     state = await sync_groups(
-        source=str(sample(tmp_path)), group_column="segment", default_region="GB", return_state=True
+        source=source, group_column="segment", default_region="GB", return_state=True
     )
     again = await artifacts_of(await flow_run_id(state))
     assert "sinch-groups-sync-report" in again
@@ -115,14 +117,13 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
     assert again["sinch-groups-sync-progress"].data == 100.0, "nothing to apply is done"
 
 
-async def task_runs_of(state) -> dict[str, object]:
+async def task_runs_of(state) -> list[TaskRun]:
     async with get_client() as client:
-        runs = await client.read_task_runs(
+        return await client.read_task_runs(
             task_run_filter=TaskRunFilter(
                 flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
             )
         )
-    return {run.name: run for run in runs}
 
 
 async def test_one_named_group_is_read_while_the_file_loads(sinch_env, tmp_path, prefect_harness):
@@ -138,7 +139,7 @@ async def test_one_named_group_is_read_while_the_file_loads(sinch_env, tmp_path,
         return_state=True,
     )
     report = await state.result()
-    runs = await task_runs_of(state)
+    runs = {run.name: run for run in await task_runs_of(state)}
 
     assert {"read-vip", "plan-vip", "apply-vip", "verify-vip"} <= set(runs)
     assert not any(name.startswith("resolve") for name in runs)
@@ -164,7 +165,7 @@ async def test_a_failing_file_stops_the_read_ahead_and_reports_the_file(
     assert state.is_failed()
     with pytest.raises(PipelineError, match=r"broken\.csv"):
         await state.result()
-    (read,) = [run for name, run in (await task_runs_of(state)).items() if name == "read-vip"]
+    (read,) = [run for run in await task_runs_of(state) if run.name == "read-vip"]
     assert read.state.type.value in {"CANCELLED", "CRASHED"}, "the read was stopped, not left"
 
 
@@ -184,12 +185,7 @@ async def test_sync_tasks_are_coarse_named_and_persist_only_the_report(
         partition_rows=1_000,
         return_state=True,
     )
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            task_run_filter=TaskRunFilter(
-                flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
-            )
-        )
+    runs = await task_runs_of(state)
     names = sorted(run.name for run in runs)
     for expected in ("plan-vip", "plan-news", "apply-vip", "apply-news", "verify-vip"):
         assert expected in names
@@ -214,12 +210,7 @@ async def test_an_unchanged_file_is_not_loaded_or_normalized_again(
         source=source, group_column="segment", default_region="GB", return_state=True
     )
     again = await state.result()
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            task_run_filter=TaskRunFilter(
-                flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
-            )
-        )
+    runs = await task_runs_of(state)
     names = {run.name for run in runs}
     assert not any(name.startswith(("load", "normalize")) for name in names)
     # Nothing to send: no apply, create or re-read; no suppression list: nothing to load.
