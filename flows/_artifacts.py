@@ -91,7 +91,8 @@ class ApplyProgress:
     def advance(self, done: int) -> None:
         self._console(done)
         self._done += done
-        percent = round(100 * self._done / self._total, 1)
+        # A task retried re-sends its batches: the count may pass the total, the stage may not.
+        percent = min(round(100 * self._done / self._total, 1), 100.0)
         if percent - self._published >= 1.0 and not self._pending:
             self._published = percent
             update = asyncio.get_running_loop().create_task(

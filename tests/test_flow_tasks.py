@@ -6,6 +6,9 @@ import httpx
 from prefect.states import Failed
 
 from flows._tasks import is_transient
+from flows.sync_groups import sync_groups
+from pipeline.emulator.exceptions import ServiceUnavailableError
+from pipeline.emulator.faults import FaultInjector, Reset
 from pipeline.errors import PipelineError
 from pipeline.plan import RemovalGuardError
 from pipeline.sinch import (
@@ -18,6 +21,7 @@ from pipeline.sinch import (
     ServerError,
     SinchTransportError,
 )
+from tests.test_sync_flow import members_by_name, number, write_csv
 
 REQUEST = httpx.Request("POST", "https://us.sms.api.sinch.com/xms/v1/plan/groups")
 
@@ -51,3 +55,27 @@ def test_client_errors_and_guard_trips_are_never_retried():
         response = httpx.Response(status, request=REQUEST, json={"code": "x", "text": "no"})
         assert not is_transient(None, None, failed(error(response)))
     assert not is_transient(None, None, failed(RemovalGuardError([], max_remove_fraction=0.1)))
+
+
+async def test_a_task_level_retry_counts_as_a_retry_in_the_report(
+    sinch_env, tmp_path, prefect_harness, monkeypatch
+):
+    """The client gives up after six 503s on its first request; Prefect runs the task again and
+    it succeeds: six failures, six retries (five by the client, one by the task)."""
+    failures = {"left": 6}
+    draw = FaultInjector.draw
+
+    def failing_first(self: FaultInjector) -> Reset | None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ServiceUnavailableError("injected")
+        return draw(self)
+
+    monkeypatch.setattr(FaultInjector, "draw", failing_first)
+    source = write_csv(tmp_path / "one.csv", [{"phone": number(i)} for i in range(5)])
+
+    report = await sync_groups(source=str(source), group="retried", default_region="GB")
+
+    assert failures["left"] == 0
+    assert report.retries == 6
+    assert (await members_by_name(sinch_env))["retried"] == {number(i) for i in range(5)}
