@@ -16,37 +16,67 @@ from uuid import UUID
 
 import polars as pl
 from prefect.artifacts import (
-    acreate_markdown_artifact,
-    acreate_progress_artifact,
-    acreate_table_artifact,
+    Artifact,
+    MarkdownArtifact,
+    ProgressArtifact,
+    TableArtifact,
     aupdate_progress_artifact,
 )
-from prefect.runtime import deployment
+from prefect.client.utilities import get_or_create_client
+from prefect.context import FlowRunContext
+from prefect.utilities.asyncutils import asyncnullcontext
 
 REJECT_EXAMPLES_PER_REASON = 5
 """How many rejected rows per reason the rejects table shows; the rejects file has them all."""
 
 
-def artifact_key(suffix: str) -> str:
+async def artifact_key(suffix: str) -> str:
     """`<deployment>-<suffix>`, or `sinch-groups-<suffix>` outside a deployment.
 
     Prefect keys allow lowercase letters, digits and dashes only, so the deployment name is
     folded into that alphabet.
     """
-    prefix = deployment.get_name() or "sinch-groups"
+    prefix = await _deployment_name() or "sinch-groups"
     return re.sub(r"[^a-z0-9]+", "-", f"{prefix}-{suffix}".lower()).strip("-")
 
 
+_deployment_names: dict[UUID, str] = {}
+
+
+async def _deployment_name() -> str | None:
+    """The running deployment's name, read from the API once per process.
+
+    `prefect.runtime.deployment.name` would read the flow run and the deployment again on every
+    call, blocking the event loop while it waits, even for a run that has no deployment.
+    """
+    context = FlowRunContext.get()
+    deployment_id = context.flow_run.deployment_id if context and context.flow_run else None
+    if deployment_id is None:
+        return None
+    if deployment_id not in _deployment_names:
+        client, from_run = get_or_create_client()
+        async with asyncnullcontext(client) if from_run else client:
+            _deployment_names[deployment_id] = (await client.read_deployment(deployment_id)).name
+    return _deployment_names[deployment_id]
+
+
 async def publish_markdown(suffix: str, markdown: str, description: str) -> UUID:
-    return await acreate_markdown_artifact(
-        key=artifact_key(suffix), markdown=markdown, description=description
+    return await _create(
+        MarkdownArtifact(key=await artifact_key(suffix), markdown=markdown, description=description)
     )
 
 
 async def publish_table(suffix: str, rows: list[dict[str, Any]], description: str) -> UUID:
-    return await acreate_table_artifact(
-        key=artifact_key(suffix), table=rows, description=description
+    return await _create(
+        TableArtifact(key=await artifact_key(suffix), table=rows, description=description)
     )
+
+
+async def _create(artifact: Artifact) -> UUID:
+    """Create through the run's own API client: Prefect's `acreate_*` helpers open a new client
+    (an HTTP client and its TLS context) for every artifact."""
+    client, from_run = get_or_create_client()
+    return (await artifact.acreate(client if from_run else None)).id
 
 
 def reject_examples(
@@ -81,10 +111,12 @@ class ApplyProgress:
 
     @classmethod
     async def start(cls, suffix: str, total: int, console: Callable[[int], None]) -> ApplyProgress:
-        artifact_id = await acreate_progress_artifact(
-            progress=0.0 if total else 100.0,  # nothing to apply: done from the start
-            key=artifact_key(suffix),
-            description=f"applying {total:,} changes",
+        artifact_id = await _create(
+            ProgressArtifact(
+                progress=0.0 if total else 100.0,  # nothing to apply: done from the start
+                key=await artifact_key(suffix),
+                description=f"applying {total:,} changes",
+            )
         )
         return cls(artifact_id, total, console)
 

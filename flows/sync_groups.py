@@ -209,8 +209,9 @@ async def resolve_targets(
 
 
 async def _members(client: GroupsClient, target: ResolvedGroup) -> pl.Series:
-    members = await client.list_members(target.group_id) if target.group_id else []
-    return pl.Series("phone_e164", members, dtype=pl.String)
+    if target.group_id is None:  # created by this run
+        return pl.Series("phone_e164", [], dtype=pl.String)
+    return await client.list_members(target.group_id)
 
 
 @io_task(name="read", task_run_name="read-{key}")

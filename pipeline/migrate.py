@@ -119,7 +119,7 @@ class LiveSource:
         return [SourceGroup.from_group(group) for group in sorted(listed, key=oldest_first)]
 
     async def members(self, group_id: str) -> list[str]:
-        return await self._client.list_members(group_id)
+        return (await self._client.list_members(group_id)).to_list()
 
 
 def _keyword(first_word: str | None, second_word: str | None) -> Keyword | None:

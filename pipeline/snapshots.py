@@ -132,7 +132,7 @@ class GroupMembers:
     """One group as fetched for a snapshot: its metadata and its members (E.164 with `+`)."""
 
     group: Group
-    members: list[str]
+    members: pl.Series
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +288,9 @@ def members_frames(items: Sequence[GroupMembers]) -> list[pl.DataFrame]:
     index = "__group"
     numbers = pl.concat(
         [
-            pl.DataFrame(
-                {"phone_e164": pl.Series(item.members, dtype=pl.String).sort()},
-            ).with_columns(pl.lit(position, dtype=pl.UInt32).alias(index))
+            item.members.sort()
+            .to_frame("phone_e164")
+            .with_columns(pl.lit(position, dtype=pl.UInt32).alias(index))
             for position, item in enumerate(items)
         ]
     )

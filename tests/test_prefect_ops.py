@@ -118,12 +118,22 @@ async def test_sync_publishes_report_tables_rejects_and_progress_under_stable_ke
 
 
 async def task_runs_of(state) -> list[TaskRun]:
+    """The flow run's task runs, once the server has recorded them all.
+
+    Task runs reach the server as events, a moment after the flow returns: wait until every one
+    is in a final state and the set has stopped growing.
+    """
+    run_filter = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)]))
+    seen: list[tuple[str, str | None]] = []
     async with get_client() as client:
-        return await client.read_task_runs(
-            task_run_filter=TaskRunFilter(
-                flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)])
-            )
-        )
+        for _ in range(100):
+            runs = await client.read_task_runs(task_run_filter=run_filter)
+            now = sorted((run.name, run.state_type) for run in runs)
+            if now == seen and all(run.state and run.state.is_final() for run in runs):
+                return runs
+            seen = now
+            await asyncio.sleep(0.3)
+    raise AssertionError(f"the task runs never settled: {seen}")
 
 
 async def test_one_named_group_is_read_while_the_file_loads(sinch_env, tmp_path, prefect_harness):
@@ -493,6 +503,9 @@ async def test_fan_out_runs_each_group_as_its_own_flow_run_of_the_deployment(
         )
     assert sorted(child.parameters["only_groups"][0] for child in children) == ["news", "vip"]
     assert all(child.state and child.state.is_completed() for child in children)
+    # A deployment's runs key their artifacts by its name: its history is one artifact per key.
+    for child in children:
+        assert "per-group-test-sync-report" in await artifacts_of(child.id)
 
 
 def test_the_cli_reads_the_named_secret_block_instead_of_starting_the_emulator(

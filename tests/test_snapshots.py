@@ -222,7 +222,7 @@ async def test_members_stream_one_row_group_per_group_in_order_with_bounded_fetc
         await asyncio.sleep(0.02 * (12 - int(group.id)) / 12)  # later groups finish first
         in_flight -= 1
         base = int(group.id) * 10
-        return GroupMembers(group, [number(base + k) for k in range(3)])
+        return GroupMembers(group, pl.Series([number(base + k) for k in range(3)], dtype=pl.String))
 
     done: list[int] = []
     result = await write_snapshot(
@@ -255,7 +255,7 @@ async def test_groups_enriched_together_match_groups_enriched_alone(
     groups = [fake_group(i, len(numbers)) for i, numbers in members.items()]
 
     async def fetch(group: Group) -> GroupMembers:
-        return GroupMembers(group, members[int(group.id)])
+        return GroupMembers(group, pl.Series(members[int(group.id)], dtype=pl.String))
 
     result = await write_snapshot(tmp_path, groups, fetch, target=TARGET, concurrency=2)
 
@@ -293,7 +293,7 @@ async def test_a_size_that_disagrees_with_the_members_is_reported(tmp_path: Path
     groups = [fake_group(1, 5), fake_group(2, 1)]
 
     async def fetch(group: Group) -> GroupMembers:
-        return GroupMembers(group, [number(int(group.id))])
+        return GroupMembers(group, pl.Series([number(int(group.id))], dtype=pl.String))
 
     result = await write_snapshot(tmp_path, groups, fetch, target=TARGET)
     assert result.warnings == [
@@ -308,7 +308,7 @@ async def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
     async def fetch(group: Group) -> GroupMembers:
         if group.id.endswith("3"):
             raise RuntimeError("connection lost")
-        return GroupMembers(group, [number(int(group.id))])
+        return GroupMembers(group, pl.Series([number(int(group.id))], dtype=pl.String))
 
     with pytest.raises(RuntimeError, match="connection lost"):
         await write_snapshot(tmp_path, [fake_group(i, 1) for i in range(6)], fetch, target=TARGET)
@@ -317,6 +317,7 @@ async def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
 
 CRASH = """
 import asyncio, os, sys
+import polars as pl
 from datetime import UTC, datetime
 from pathlib import Path
 from pipeline.sinch import Group
@@ -328,7 +329,7 @@ groups = [Group(id=f"{i:026d}", name=f"g{i}", size=1, created_at=now, modified_a
 async def fetch(group):
     if group.id.endswith("3"):
         os._exit(9)  # the process dies mid-write: no cleanup runs
-    return GroupMembers(group, [f"+44791110000{group.id[-1]}"])
+    return GroupMembers(group, pl.Series([f"+44791110000{group.id[-1]}"], dtype=pl.String))
 
 asyncio.run(write_snapshot(Path(sys.argv[1]), groups, fetch, target={}, concurrency=1))
 """

@@ -8,6 +8,7 @@ are not idempotent get an attempt function that knows what a lost response means
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing, asynccontextmanager
@@ -17,8 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack
 
 import httpx
+import polars as pl
 from aiolimiter import AsyncLimiter
-from pydantic import ConfigDict, SecretStr, TypeAdapter, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 from tenacity import RetryCallState
 
 from ._auth import OAuth2ClientCredentials, ServicePlanToken, SinchAuth
@@ -57,8 +59,6 @@ logger = logging.getLogger("pipeline.sinch")
 T = TypeVar("T")
 _GROUP: TypeAdapter[Group] = TypeAdapter(Group)
 _PAGE: TypeAdapter[GroupPage] = TypeAdapter(GroupPage)
-# A membership is up to millions of distinct numbers: pydantic's string cache only costs time.
-_MEMBERS: TypeAdapter[list[str]] = TypeAdapter(list[str], config=ConfigDict(cache_strings=False))
 
 
 class ClientOptions(TypedDict, total=False):
@@ -302,13 +302,12 @@ class GroupsClient:
 
         await self._retrying(attempt)
 
-    async def list_members(self, group_id: str) -> list[str]:
-        """The group's members as E.164 strings with a leading '+' (the API sends digits)."""
+    async def list_members(self, group_id: str) -> pl.Series:
+        """The group's members as E.164 strings with one leading '+' (the API sends digits), as
+        a `phone_e164` series: a membership can hold millions of numbers, and polars reads them
+        without making a Python object of each."""
         response = await self._call("GET", f"{_group_path(group_id)}/members")
-        members = _parse(_MEMBERS, response)
-        if b'"+' not in response.content:  # digits only, as documented: no test per member
-            return ["+" + member for member in members]
-        return [member if member[:1] == "+" else "+" + member for member in members]
+        return _member_series(response)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -533,6 +532,24 @@ def _body(**fields: Any) -> dict[str, object]:
         for key, value in fields.items()
         if value is not None
     }
+
+
+def _member_series(response: httpx.Response) -> pl.Series:
+    """The members array as strings with one leading `+`; anything but an array of values is an
+    `UnexpectedResponseError`."""
+    body = response.content
+    if body.lstrip()[:1] != b"[":
+        raise UnexpectedResponseError("the members body is not a JSON array", response=response)
+    try:  # polars reads a JSON object, so the bare array becomes its one field
+        wrapped = pl.read_json(io.BytesIO(b'{"m":' + body + b"}"), schema={"m": pl.List(pl.String)})
+    except pl.exceptions.PolarsError as exc:
+        raise UnexpectedResponseError(
+            "the members body is not an array of numbers", response=response
+        ) from exc
+    members = wrapped.get_column("m")[0]
+    if members.null_count():
+        raise UnexpectedResponseError("the members array holds null", response=response)
+    return ("+" + members.str.strip_prefix("+")).rename("phone_e164")
 
 
 def _parse(adapter: TypeAdapter[T], response: httpx.Response) -> T:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 import httpx
+import polars as pl
 import pytest
 from sinch_helpers import ASGI_ORIGIN, Recorder, asgi_client
 
@@ -20,6 +21,7 @@ from pipeline.sinch import (
     InvalidNumberError,
     Keyword,
     NotFoundError,
+    UnexpectedResponseError,
     UnknownGroupError,
 )
 
@@ -146,7 +148,7 @@ async def test_replace_sets_everything_and_drops_what_is_not_given(
     replaced = await client.replace_group(group.id, members=[CAROL])
 
     assert (replaced.name, replaced.size, replaced.auto_update) == (None, 1, None)
-    assert await client.list_members(group.id) == [CAROL]
+    assert (await client.list_members(group.id)).to_list() == [CAROL]
     assert recorder.bodies[-1][2] == {"members": [CAROL]}
 
 
@@ -270,13 +272,8 @@ async def test_client_works_without_async_with_until_aclose(recorder: Recorder) 
     assert sinch.stats.requests == 1
 
 
-@pytest.mark.parametrize(
-    "body",
-    [b'["447911123456","15551231234"]', b'["+447911123456","15551231234"]'],
-    ids=["digits", "mixed"],
-)
-async def test_list_members_adds_one_plus_whatever_the_server_sends(body: bytes) -> None:
-    """The documented answer is digits; a server that sends some numbers with `+` gets no `++`."""
+def answering(body: bytes):  # type: ignore[no-untyped-def]
+    """An ASGI server that answers every request with 200 and `body`."""
 
     async def server(scope, receive, send):  # type: ignore[no-untyped-def]
         await send(
@@ -288,5 +285,43 @@ async def test_list_members_adds_one_plus_whatever_the_server_sends(body: bytes)
         )
         await send({"type": "http.response.body", "body": body})
 
-    async with asgi_client(server) as sinch:
-        assert await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ") == [ALICE, BOB]
+    return server
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'["447911123456","15551231234"]', b'["+447911123456","15551231234"]'],
+    ids=["digits", "mixed"],
+)
+async def test_list_members_adds_one_plus_whatever_the_server_sends(body: bytes) -> None:
+    """The documented answer is digits; a server that sends some numbers with `+` gets no `++`."""
+    async with asgi_client(answering(body)) as sinch:
+        members = await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ")
+    assert members.to_list() == [ALICE, BOB]
+    assert members.name == "phone_e164"
+
+
+async def test_list_members_of_an_empty_group_is_an_empty_string_series() -> None:
+    async with asgi_client(answering(b"[]")) as sinch:
+        members = await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ")
+    assert members.is_empty()
+    assert members.dtype == pl.String
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"null",
+        b'{"members": []}',
+        b'"447911123456"',
+        b'["447911123456",null]',
+        b"[[1]]",
+        b'["447911123456"] trailing',
+        b"<html>maintenance</html>",
+    ],
+)
+async def test_list_members_refuses_a_body_that_is_not_an_array_of_numbers(body: bytes) -> None:
+    async with asgi_client(answering(body)) as sinch:
+        with pytest.raises(UnexpectedResponseError, match="members"):
+            await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ")
