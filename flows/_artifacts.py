@@ -16,15 +16,13 @@ from uuid import UUID
 
 import polars as pl
 from prefect.artifacts import (
-    Artifact,
-    MarkdownArtifact,
-    ProgressArtifact,
-    TableArtifact,
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    acreate_table_artifact,
     aupdate_progress_artifact,
 )
-from prefect.client.utilities import get_or_create_client
+from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
-from prefect.utilities.asyncutils import asyncnullcontext
 
 REJECT_EXAMPLES_PER_REASON = 5
 """How many rejected rows per reason the rejects table shows; the rejects file has them all."""
@@ -54,29 +52,21 @@ async def _deployment_name() -> str | None:
     if deployment_id is None:
         return None
     if deployment_id not in _deployment_names:
-        client, from_run = get_or_create_client()
-        async with asyncnullcontext(client) if from_run else client:
+        async with get_client() as client:
             _deployment_names[deployment_id] = (await client.read_deployment(deployment_id)).name
     return _deployment_names[deployment_id]
 
 
 async def publish_markdown(suffix: str, markdown: str, description: str) -> UUID:
-    return await _create(
-        MarkdownArtifact(key=await artifact_key(suffix), markdown=markdown, description=description)
+    return await acreate_markdown_artifact(
+        key=await artifact_key(suffix), markdown=markdown, description=description
     )
 
 
 async def publish_table(suffix: str, rows: list[dict[str, Any]], description: str) -> UUID:
-    return await _create(
-        TableArtifact(key=await artifact_key(suffix), table=rows, description=description)
+    return await acreate_table_artifact(
+        key=await artifact_key(suffix), table=rows, description=description
     )
-
-
-async def _create(artifact: Artifact) -> UUID:
-    """Create through the run's own API client: Prefect's `acreate_*` helpers open a new client
-    (an HTTP client and its TLS context) for every artifact."""
-    client, from_run = get_or_create_client()
-    return (await artifact.acreate(client if from_run else None)).id
 
 
 def reject_examples(
@@ -111,12 +101,10 @@ class ApplyProgress:
 
     @classmethod
     async def start(cls, suffix: str, total: int, console: Callable[[int], None]) -> ApplyProgress:
-        artifact_id = await _create(
-            ProgressArtifact(
-                progress=0.0 if total else 100.0,  # nothing to apply: done from the start
-                key=await artifact_key(suffix),
-                description=f"applying {total:,} changes",
-            )
+        artifact_id = await acreate_progress_artifact(
+            progress=0.0 if total else 100.0,  # nothing to apply: done from the start
+            key=await artifact_key(suffix),
+            description=f"applying {total:,} changes",
         )
         return cls(artifact_id, total, console)
 

@@ -16,7 +16,8 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.deployments import arun_deployment
 
-from tests.test_sync_flow import members_by_name, number, seed_group, write_csv
+from tests.live import members_by_name, seed_group
+from tests.test_sync_flow import number, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).with_name("prefect"))

@@ -9,7 +9,7 @@ import httpx
 import polars as pl
 import pytest
 from click.testing import Result
-from test_snapshots import HOSTILE_NAMES, client_for, members_by_name, number, seed_hostile
+from test_snapshots import HOSTILE_NAMES, number, seed_hostile
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -21,6 +21,7 @@ from pipeline.snapshots import (
     list_snapshots,
     open_snapshot,
 )
+from tests.live import client_for, members_by_name
 
 runner = CliRunner()
 

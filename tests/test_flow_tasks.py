@@ -21,7 +21,8 @@ from pipeline.sinch import (
     ServerError,
     SinchTransportError,
 )
-from tests.test_sync_flow import members_by_name, number, write_csv
+from tests.live import members_by_name
+from tests.test_sync_flow import number, write_csv
 
 REQUEST = httpx.Request("POST", "https://us.sms.api.sinch.com/xms/v1/plan/groups")
 

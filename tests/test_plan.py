@@ -16,6 +16,7 @@ from pipeline.plan import (
     reject_rows_without_group,
 )
 
+
 def number(i: int) -> str:
     """E.164 for 0..40; above that, the same digits as 21..40 behind a `0`: odd values a live
     group could hold, equal to a real number once read as an integer (the diff's fast key)."""

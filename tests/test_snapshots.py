@@ -21,7 +21,7 @@ from pipeline import snapshots
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.migrate import MappingFile, SnapshotSource, migrate_group, plan_migration
 from pipeline.phones import describe_numbers
-from pipeline.sinch import AutoUpdate, Group, GroupsClient, Keyword
+from pipeline.sinch import AutoUpdate, Group, Keyword
 from pipeline.snapshots import (
     METADATA_KEYS,
     GroupMembers,
@@ -37,6 +37,7 @@ from pipeline.snapshots import (
     select_groups,
     write_snapshot,
 )
+from tests.live import client_for, members_by_name
 
 TARGET = {"base_url": "http://127.0.0.1", "service_plan_id": DEFAULT_PLAN_ID}
 HOSTILE_NAMES = ["../../x", "a/b", "CON", "x:y*z?<>|", "🎉 party", ".hidden", "snapshot_at=1"]
@@ -45,12 +46,6 @@ HOSTILE_NAMES = ["../../x", "a/b", "CON", "x:y*z?<>|", "🎉 party", ".hidden", 
 def number(i: int) -> str:
     """A valid UK mobile number, distinct for each i < 100,000."""
     return f"+4479111{i:05d}"
-
-
-def client_for(
-    server: EmulatorServer, plan: str = DEFAULT_PLAN_ID, token: str = DEFAULT_TOKEN
-) -> GroupsClient:
-    return GroupsClient(service_plan_id=plan, token=token, base_url=server.base_url)
 
 
 async def seed_hostile(server: EmulatorServer) -> dict[str, str]:
@@ -80,11 +75,6 @@ async def seed_hostile(server: EmulatorServer) -> dict[str, str]:
 async def export(server: EmulatorServer, root: Path, **options: object) -> Path:
     async with client_for(server) as client:
         return (await export_snapshot(client, root, target=TARGET, **options)).path  # type: ignore[arg-type]
-
-
-async def members_by_name(server: EmulatorServer) -> dict[str | None, set[str]]:
-    async with client_for(server) as client:
-        return {g.name: set(await client.list_members(g.id)) async for g in client.iter_groups()}
 
 
 def tree(root: Path) -> list[str]:

@@ -21,13 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.emulator.faults import discard, drop_connection
-from pipeline.sinch import GroupsClient, RetryPolicy
 
 REPO = Path(__file__).resolve().parents[2]
-
-FAST_RETRY = RetryPolicy(max_attempts=12, initial=0.001, maximum=0.02, total_timeout=60.0)
-"""For the test's own set-up and checks: persistent, without real waiting."""
-
 
 SOAK_FAULTS = {"latency_ms": 10, "rate_limit": 100, "error_rate": 0.05, "reset_rate": 0.02}
 """The soak's faults: 10 ms latency, 429s from a 100 requests/s limit, 5 % 500/503 and 2 %
@@ -37,45 +32,6 @@ dropped connections."""
 def uk_mobile(i: int) -> str:
     """A valid UK mobile number (+44 7900 xxxxxx); distinct for each 0 <= i < 1,000,000."""
     return f"+447900{i:06d}"
-
-
-def client_for(
-    server: EmulatorServer | str,
-    *,
-    token: str = DEFAULT_TOKEN,
-    plan: str = DEFAULT_PLAN_ID,
-    retry: RetryPolicy = FAST_RETRY,
-) -> GroupsClient:
-    """The project's client for a live emulator (a server or its base URL)."""
-    base_url = server if isinstance(server, str) else server.base_url
-    return GroupsClient(service_plan_id=plan, token=token, base_url=base_url, retry=retry)
-
-
-async def memberships(server: EmulatorServer | str) -> list[tuple[str | None, str, set[str]]]:
-    """Every group of the demo plan as (name, id, members), oldest first."""
-    async with client_for(server) as client:
-        groups = [group async for group in client.iter_groups()]
-        return [
-            (group.name, group.id, set(await client.list_members(group.id)))
-            for group in reversed(groups)
-        ]
-
-
-async def members_by_name(server: EmulatorServer | str) -> dict[str | None, set[str]]:
-    """Every group's members by name; fails if two groups share a name (that is a duplicate)."""
-    state = await memberships(server)
-    names = [name for name, _, _ in state]
-    assert len(names) == len(set(names)), f"duplicate groups: {sorted(map(str, names))}"
-    return {name: members for name, _, members in state}
-
-
-async def seed_group(server: EmulatorServer | str, name: str, members: list[str]) -> str:
-    """Create a group and fill it in batches of 10,000 (no faults should be on)."""
-    async with client_for(server) as client:
-        group = await client.create_group(name=name)
-        for start in range(0, len(members), 10_000):
-            await client.update_group(group.id, add=members[start : start + 10_000])
-        return group.id
 
 
 def set_faults(server: EmulatorServer | str, **faults: object) -> None:

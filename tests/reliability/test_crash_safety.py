@@ -33,15 +33,13 @@ from pipeline.emulator import (
 from pipeline.errors import PipelineError
 from pipeline.report import SyncReport
 from pipeline.sinch import SinchError
+from tests.live import members_by_name, memberships, seed_group
 
 from .helpers import (
     Traffic,
     cli,
     cli_env,
     kill,
-    members_by_name,
-    memberships,
-    seed_group,
     uk_mobile,
 )
 

@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from pipeline.emulator import EmulatorServer
+from tests.live import members_by_name, seed_group
 
-from .helpers import TRACEBACK, assert_one_line_error, groups_raw, members_by_name, seed_group
+from .helpers import TRACEBACK, assert_one_line_error, groups_raw
 
 runner = CliRunner()
 run = asyncio.run
