@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from flows.export_groups import export_groups
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
+from pipeline.emulator import EmulatorConfig, EmulatorServer
 from pipeline.sinch import RetryPolicy, SinchError
 from pipeline.snapshots import export_snapshot, list_snapshots, open_snapshot
 from tests.live import client_for, memberships
@@ -53,20 +53,16 @@ async def test_export_under_faults_writes_a_complete_and_exact_snapshot(
     tmp_path: Path,
     prefect_harness: str,
     fault_log: FaultLog,
-    monkeypatch: pytest.MonkeyPatch,
+    sinch_env: EmulatorServer,
 ) -> None:
-    with EmulatorServer(EmulatorConfig()) as server:
-        await seed_groups(server, seed)
-        truth = {(name, gid): members for name, gid, members in await memberships(server)}
-        monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
-        monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
-        monkeypatch.setenv("SINCH_BASE_URL", server.base_url)
-        set_faults(server, **FAULTS, seed=seed)
-        fault_log.clear()
+    await seed_groups(sinch_env, seed)
+    truth = {(name, gid): members for name, gid, members in await memberships(sinch_env)}
+    set_faults(sinch_env, **FAULTS, seed=seed)
+    fault_log.clear()
 
-        result = await export_groups(out_dir=str(tmp_path / "snapshots"), concurrency=8)
+    result = await export_groups(out_dir=str(tmp_path / "snapshots"), concurrency=8)
 
-        set_faults(server)
+    set_faults(sinch_env)
     assert fault_log.injected > 0, fault_log.summary()
     [folder] = list_snapshots(tmp_path / "snapshots")
     assert folder == result.path

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from flows.sync_groups import sync_groups
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
+from pipeline.emulator import EmulatorServer
 from pipeline.plan import Mode
 from tests.live import members_by_name, seed_group
 
@@ -124,39 +124,34 @@ async def test_mirror_sync_of_200k_rows_under_faults_lands_exactly(
     tmp_path: Path,
     prefect_harness: str,
     fault_log: FaultLog,
-    monkeypatch: pytest.MonkeyPatch,
+    sinch_env: EmulatorServer,
 ) -> None:
     data = make_data(soak_seed, tmp_path)
     before = initial_state(data, soak_seed)
-    with EmulatorServer(EmulatorConfig()) as server:
-        for name, members in before.items():
-            await seed_group(server, name, members)
-        monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
-        monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
-        monkeypatch.setenv("SINCH_BASE_URL", server.base_url)
-        monkeypatch.chdir(tmp_path)
-        set_faults(server, **FAULTS, seed=soak_seed)
-        fault_log.clear()
-        done, squeezed = threading.Event(), []
-        squeezer = threading.Thread(
-            target=squeeze_rate_limit, args=(server, fault_log, soak_seed, done, squeezed)
+    for name, members in before.items():
+        await seed_group(sinch_env, name, members)
+    set_faults(sinch_env, **FAULTS, seed=soak_seed)
+    fault_log.clear()
+    done, squeezed = threading.Event(), []
+    squeezer = threading.Thread(
+        target=squeeze_rate_limit, args=(sinch_env, fault_log, soak_seed, done, squeezed)
+    )
+    squeezer.start()
+    try:
+        report = await sync_groups(
+            source=str(data.path),
+            group_column="segment",
+            mode=Mode.MIRROR,
+            default_region="GB",
+            chunk_size=150,
         )
-        squeezer.start()
-        try:
-            report = await sync_groups(
-                source=str(data.path),
-                group_column="segment",
-                mode=Mode.MIRROR,
-                default_region="GB",
-                chunk_size=150,
-            )
-        finally:
-            done.set()
-            squeezer.join(10)
+    finally:
+        done.set()
+        squeezer.join(10)
 
-        set_faults(server)
-        injected, requests, summary = fault_log.injected, fault_log.requests, fault_log.summary()
-        after = await members_by_name(server)
+    set_faults(sinch_env)
+    injected, requests, summary = fault_log.injected, fault_log.requests, fault_log.summary()
+    after = await members_by_name(sinch_env)
 
     assert after == data.expected, "the live membership differs from the file"
 
