@@ -122,18 +122,21 @@ async def task_runs_of(state) -> list[TaskRun]:
     """The flow run's task runs, once the server has recorded them all.
 
     Task runs reach the server as events, a moment after the flow returns: wait until every one
-    is in a final state and the set has stopped growing.
+    is in a final state and the set has not changed for a second.
     """
     run_filter = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[await flow_run_id(state)]))
     seen: list[tuple[str, str | None]] = []
+    unchanged = 0
     async with get_client() as client:
-        for _ in range(100):
+        for _ in range(120):
             runs = await client.read_task_runs(task_run_filter=run_filter)
             now = sorted((run.name, run.state_type) for run in runs)
-            if now == seen and all(run.state and run.state.is_final() for run in runs):
+            settled = now == seen and all(run.state and run.state.is_final() for run in runs)
+            unchanged = unchanged + 1 if settled else 0
+            if unchanged == 4:
                 return runs
             seen = now
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.25)
     raise AssertionError(f"the task runs never settled: {seen}")
 
 
