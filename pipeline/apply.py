@@ -16,7 +16,7 @@ from itertools import zip_longest
 
 import polars as pl
 
-from pipeline.plan import GroupPlan, difference, member_of
+from pipeline.plan import GroupPlan, difference, differences, member_of
 from pipeline.sinch import GroupsClient, InvalidNumberError
 
 __all__ = [
@@ -210,12 +210,13 @@ async def verify_group(
 ) -> VerifyResult:
     """Re-read the membership and compare it with what the plan promised."""
     live = await client.list_members(group_id)
+    missing, unexpected = differences(expected, live)
     return VerifyResult(
         key=key,
         group_id=group_id,
         size=live.len(),
-        missing=difference(expected, live).sort().to_list(),
-        unexpected=difference(live, expected).sort().to_list(),
+        missing=missing.sort().to_list(),
+        unexpected=unexpected.sort().to_list(),
     )
 
 

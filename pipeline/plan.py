@@ -26,6 +26,7 @@ __all__ = [
     "check_removal_guard",
     "desired_by_group",
     "difference",
+    "differences",
     "member_of",
     "named_groups",
     "plan_group",
@@ -109,6 +110,16 @@ def difference(values: pl.Series, other: pl.Series) -> pl.Series:
     """The values not in `other`, in their order: an anti join, which on a million strings is
     several times faster than masking with `member_of`."""
     left, right = _keyed(values, other)
+    return _not_in(left, right)
+
+
+def differences(first: pl.Series, second: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(`first`'s values not in `second`, `second`'s not in `first`), each side keyed once."""
+    left, right = _keyed(first, second)
+    return _not_in(left, right), _not_in(right, left)
+
+
+def _not_in(left: pl.DataFrame, right: pl.DataFrame) -> pl.Series:
     return _join(left, right, "anti").get_column("phone_e164")
 
 

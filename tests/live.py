@@ -1,10 +1,13 @@
-"""Helpers for tests that talk HTTP to a live emulator: a client, every group's state, seeding.
+"""Helpers for tests that talk HTTP to a live emulator: a client, every group's state, seeding,
+switching faults.
 
 One copy for the flow, export, Prefect and reliability tests; they check the emulator's state
 through the project's own client, as a user's script would.
 """
 
 from __future__ import annotations
+
+import httpx
 
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient, RetryPolicy
@@ -51,3 +54,9 @@ async def seed_group(server: EmulatorServer | str, name: str, members: list[str]
             batch = members[start : start + MAX_MEMBERS_PER_REQUEST]
             await client.update_group(group.id, add=batch)
         return group.id
+
+
+def set_faults(server: EmulatorServer | str, **faults: object) -> None:
+    """Switch the emulator's faults through `PUT /_emulator/faults` ({} turns them off)."""
+    base_url = server if isinstance(server, str) else server.base_url
+    httpx.put(f"{base_url}/_emulator/faults", json=faults, timeout=10).raise_for_status()

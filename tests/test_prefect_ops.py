@@ -40,8 +40,7 @@ from flows.sync_groups import sync_groups
 from pipeline.emulator import DEFAULT_PLAN_ID, EmulatorConfig, EmulatorServer, Plan
 from pipeline.errors import PipelineError
 from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient
-from tests.live import members_by_name, seed_group
-from tests.reliability.helpers import set_faults
+from tests.live import members_by_name, seed_group, set_faults
 from tests.test_sync_flow import national, number, write_csv
 
 CANARY = "CANARY-tok-5f1e9c2a"

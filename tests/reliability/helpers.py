@@ -34,12 +34,6 @@ def uk_mobile(i: int) -> str:
     return f"+447900{i:06d}"
 
 
-def set_faults(server: EmulatorServer | str, **faults: object) -> None:
-    """Switch the emulator's faults through `PUT /_emulator/faults` ({} turns them off)."""
-    base_url = server if isinstance(server, str) else server.base_url
-    httpx.put(f"{base_url}/_emulator/faults", json=faults, timeout=10).raise_for_status()
-
-
 def groups_raw(server: EmulatorServer | str) -> list[dict[str, object]]:
     """The raw JSON of every group (up to 100), as the wire shows it: `modified_at` included."""
     base_url = server if isinstance(server, str) else server.base_url

@@ -19,10 +19,10 @@ from flows.export_groups import export_groups
 from pipeline.emulator import EmulatorConfig, EmulatorServer
 from pipeline.sinch import RetryPolicy, SinchError
 from pipeline.snapshots import export_snapshot, list_snapshots, open_snapshot
-from tests.live import client_for, memberships
+from tests.live import client_for, memberships, set_faults
 
 from .helpers import SOAK_FAULTS as FAULTS
-from .helpers import FaultLog, set_faults, uk_mobile
+from .helpers import FaultLog, uk_mobile
 
 
 async def seed_groups(server: EmulatorServer, seed: int) -> None:

@@ -28,8 +28,9 @@ from pipeline.emulator.auth import Authenticator
 from pipeline.sinch import GroupsClient
 from pipeline.snapshots import export_snapshot
 from tests.emulator.helpers import BANNER_URL, read_banner
+from tests.live import set_faults
 
-from .helpers import REPO, assert_one_line_error, cli, set_faults
+from .helpers import REPO, assert_one_line_error, cli
 
 TOKEN = "SECRET-TOKEN-canary-123"
 OLD_TOKEN = "SECRET-TOKEN-canary-old-456"

@@ -19,10 +19,10 @@ import pytest
 from flows.sync_groups import sync_groups
 from pipeline.emulator import EmulatorServer
 from pipeline.plan import Mode
-from tests.live import members_by_name, seed_group
+from tests.live import members_by_name, seed_group, set_faults
 
 from .helpers import SOAK_FAULTS as FAULTS
-from .helpers import FaultLog, set_faults, uk_mobile
+from .helpers import FaultLog, uk_mobile
 
 ROWS = 200_000
 GROUPS = [f"soak-{index}" for index in range(7)] + ["Café ☕"]
