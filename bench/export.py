@@ -7,7 +7,7 @@ Set-up (not measured): the emulator runs as a real HTTP server (EmulatorServer, 
 on an SQLite file, seeded through the API in 10,000-number batches. Then each side runs in its
 own subprocess, so its peak RSS (`ru_maxrss`) is its own:
 
-- sinch-groups: `pipeline.snapshots.export_snapshot` (the library the `export` flow runs, without
+- sinch-groups: `pipeline.snapshot.export_snapshot` (the library the `export` flow runs, without
   Prefect's per-task overhead): bounded concurrent fetches, one Parquet row group per group,
   region/number_type enrichment, pandera validation, atomic publish.
 - baseline: the official `sinch` SDK's `groups.list` + `list_members` for every group, all rows
@@ -54,7 +54,7 @@ async def seed(base_url: str, groups: int, members: int) -> None:
 
 
 def run_ours(base_url: str, out: Path) -> dict[str, float]:
-    from pipeline import snapshots
+    from pipeline import snapshot as snapshots
 
     enrich = 0.0
     describe = snapshots.describe_numbers

@@ -1,8 +1,8 @@
 """Prefect flow: export groups to a Parquet snapshot.
 
 select groups -> fetch each group (its own retried task, at most `concurrency` in flight) ->
-stream into the snapshot, in order -> publish with one rename -> report. Every step is a call
-into `pipeline.snapshots`; this module only orders them, owns the HTTP client and retries I/O.
+stream into the snapshot, in order -> publish (members, then groups) -> report. Every step is a call
+into `pipeline.snapshot`; this module only orders them, owns the HTTP client and retries I/O.
 """
 
 # No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
@@ -20,9 +20,9 @@ from flows._artifacts import publish_markdown
 from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
 from flows._progress import stages
 from flows._tasks import io_task
-from pipeline import snapshots
+from pipeline import snapshot as snapshots
 from pipeline.sinch import Group, GroupsClient
-from pipeline.snapshots import GroupMembers, ProgressCallback, SnapshotResult
+from pipeline.snapshot import GroupMembers, ProgressCallback, SnapshotResult
 
 
 @io_task(name="list-groups")
@@ -70,13 +70,14 @@ async def export_groups(
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
 ) -> SnapshotResult:
-    """Snapshot every group (or those named) of the target into `out_dir/snapshot_at=<time>/`.
+    """Snapshot every group (or those named) of the target into the dataset folder `out_dir`.
 
     Credentials come from a Prefect Secret block or the environment, never from parameters
     (Prefect records parameters).
 
     Args:
-        out_dir: The snapshot root; each run adds a `snapshot_at=<UTC time>/` folder to it.
+        out_dir: The dataset folder; each run adds a `snapshot_at=<UTC time>/` partition to its
+            `members/` and `groups/` datasets.
         group_ids: Export only these groups (default: every group).
         group_names: Export only the groups with these names.
         concurrency: Groups fetched at once; it bounds the members held in memory.

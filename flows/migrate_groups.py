@@ -29,7 +29,7 @@ from pipeline.migrate import (
 )
 from pipeline.settings import Target
 from pipeline.sinch import GroupsClient
-from pipeline.snapshots import open_snapshot
+from pipeline.snapshot import open_snapshot
 
 
 @io_task(name="plan")

@@ -8,7 +8,7 @@ result, and an entry stored under that key is the result.
 
 An entry is one Parquet file holding the valid and the rejected rows, told apart by a column, with
 their columns and row counts in the file's metadata. It is written whole or not at all
-(`_files.atomic_path`), and an entry that cannot be read back exactly as written counts as
+(`storage.atomic_path`), and an entry that cannot be read back exactly as written counts as
 absent: it is removed and the caller computes the result again. The newest `keep` entries stay;
 older ones go when a new one is written, since a file that changes every night leaves one stale
 entry a night.
@@ -28,7 +28,7 @@ from typing import Any
 import phonenumbers
 import polars as pl
 
-from pipeline import __version__, _files, _reader, numbering, phones, rejects, schemas, sources
+from pipeline import __version__, _reader, numbering, phones, rejects, schemas, sources, storage
 
 __all__ = [
     "CACHE_ENV",
@@ -162,7 +162,7 @@ class NormalizeCache:
             how="diagonal_relaxed",
             rechunk=False,
         )
-        with _files.atomic_path(path) as temporary:
+        with storage.atomic_path(path) as temporary:
             both.write_parquet(temporary, metadata={_META: json.dumps(meta)})
         self._evict()
         return path

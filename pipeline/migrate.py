@@ -40,8 +40,9 @@ import polars as pl
 from pipeline.errors import PipelineError
 from pipeline.sinch import AutoUpdate, Group, GroupsClient, Keyword
 from pipeline.sinch._config import MAX_MEMBERS_PER_REQUEST
-from pipeline.snapshot_schemas import MappingTable, polars_schema
-from pipeline.snapshots import Snapshot, oldest_first, read_file_metadata, write_parquet_atomic
+from pipeline.snapshot import Snapshot, oldest_first
+from pipeline.snapshot.schemas import MappingTable, polars_schema
+from pipeline.storage import read_file_metadata, write_parquet_atomic
 
 __all__ = [
     "Action",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline._files import atomic_path
+from pipeline.storage import atomic_path
 
 __all__ = ["REJECTS_SCHEMA", "Reason", "empty_rejects", "write_rejects"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from pipeline._files import atomic_path
+from pipeline.storage import atomic_path
 
 __all__ = ["GroupReport", "ReportInconsistentError", "SyncReport", "write_json_atomic"]
 

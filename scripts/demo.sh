@@ -46,8 +46,9 @@ step $BIN/sinch-groups sync $S/optout.csv --group Newsletter --mode remove --def
 step $BIN/sinch-groups sync $S/contacts_clean.csv --group Warehouse --mode mirror --dry-run --no-progress
 step $BIN/sinch-groups export --out "$OUT/snapshots"
 step $BIN/sinch-groups groups
-first=$(ls -d "$OUT"/snapshots/snapshot_at=* | sort | head -n 1)
-last=$(ls -d "$OUT"/snapshots/snapshot_at=* | sort | tail -n 1)
+step $BIN/sinch-groups snapshots list "$OUT/snapshots"
+first=$(ls -d "$OUT"/snapshots/members/snapshot_at=* | sort | head -n 1)
+last=$(ls -d "$OUT"/snapshots/members/snapshot_at=* | sort | tail -n 1)
 step $BIN/sinch-groups diff "$first" "$last"
 # A snapshot is a sync input: this is how a backup is restored (a dry run here: nothing changed).
 step $BIN/sinch-groups sync "$last/members.parquet" --group-column group_name --mode mirror --dry-run --no-progress
@@ -57,5 +58,5 @@ echo
 echo "Done. What the runs left:"
 echo "  reports:  sinch-groups-runs/<UTC time>/report.json ($(ls sinch-groups-runs/*/report.json | wc -l) runs; latest ${latest_run}report.json)"
 echo "  rejects:  sinch-groups-runs/<UTC time>/rejects.parquet, and $OUT/crm_rejects.csv for the CRM file"
-echo "  snapshot: $last/{groups,members}.parquet"
+echo "  snapshots: $OUT/snapshots/members/ and $OUT/snapshots/groups/ (read each with pl.scan_parquet)"
 echo "  Prefect:  flow runs, task runs and artifacts: PREFECT_HOME=${PREFECT_HOME:-~/.prefect} .venv/bin/prefect server start"

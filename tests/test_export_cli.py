@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import httpx
@@ -14,16 +15,19 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
-from pipeline.snapshots import (
+from pipeline.snapshot import (
+    Layout,
     MatchOn,
     diff_snapshots,
     export_snapshot,
     list_snapshots,
-    open_snapshot,
+    partition_name,
 )
 from tests.live import client_for, members_by_name
 
 runner = CliRunner()
+LEGACY = Path(__file__).parent / "fixtures" / "legacy_snapshots"
+"""Two snapshots written by sinch-groups 0.1 in its one-folder-per-snapshot layout."""
 
 
 pytestmark = pytest.mark.usefixtures("wide_console")
@@ -46,12 +50,14 @@ def test_export_wipe_sync_export_round_trips_memberships(
     exported = invoke("export", "--out", "snaps", "--no-progress")
     assert exported.exit_code == 0, exported.output
     [first] = list_snapshots(tmp_path / "snaps")
-    assert f"Snapshot {first.relative_to(tmp_path)}: 10 groups, 31 members" in exported.output
+    assert f"Snapshot {partition_name(first.taken_at)}: 10 groups, 31 members" in exported.output
+    assert f"  members: {first.members_path.relative_to(tmp_path)}\n" in exported.output
+    assert f"  groups:  {first.groups_path.relative_to(tmp_path)}\n" in exported.output
 
     httpx.post(f"{sinch_env.base_url}/_emulator/reset").raise_for_status()
     restored = invoke(
         "sync",
-        str(first / "members.parquet"),
+        str(first.members_path),
         "--group-column",
         "group_name",
         "--mode",
@@ -65,7 +71,7 @@ def test_export_wipe_sync_export_round_trips_memberships(
     )  # sync restores memberships of named groups
 
     assert invoke("export", "--out", "snaps", "--no-progress").exit_code == 0
-    before, after = (open_snapshot(path) for path in list_snapshots(tmp_path / "snaps"))
+    before, after = list_snapshots(tmp_path / "snaps")
     diff = diff_snapshots(before, after, match_on=MatchOn.NAME)
     kept = diff.groups.filter(pl.col("name_before").is_in(list(named)))
     assert kept.height == len(HOSTILE_NAMES) + 1
@@ -136,7 +142,9 @@ def test_diff_prints_changes_and_writes_them(live_emulator: EmulatorServer, tmp_
     asyncio.run(two_snapshots())
     first, second = list_snapshots(tmp_path)
     out = tmp_path / "changes.parquet"
-    result = invoke("diff", str(first), str(second / "members.parquet"), "--out", str(out))
+    result = invoke(
+        "diff", str(first.groups_path.parent), str(second.members_path), "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert "vip -> VIP" in result.output
     assert "renamed" in result.output
@@ -155,3 +163,28 @@ def test_diff_of_something_that_is_not_a_snapshot_is_one_line_and_exit_1(tmp_pat
     alone = invoke("diff", str(tmp_path))
     assert alone.exit_code == 1
     assert error_line(alone) == f"Error: {tmp_path} holds 0 snapshot(s); 2 are needed"
+
+
+def test_a_legacy_dataset_is_listed_compared_and_upgraded(tmp_path: Path) -> None:
+    """Snapshots written by 0.1 (one folder per snapshot) stay usable, and `snapshots upgrade`
+    moves them into the members/ and groups/ datasets."""
+    dataset = tmp_path / "old"
+    shutil.copytree(LEGACY, dataset)
+    listed = invoke("snapshots", "list", str(dataset))
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("│ legacy │") == 2
+    assert "2 in the legacy layout: `sinch-groups snapshots upgrade" in listed.output
+    before = invoke("diff", str(dataset), "--match-on", "name")
+    assert before.exit_code == 0, before.output
+    assert "Groups: 1 changed, 1 created, 1 deleted. Members: +2 -2." in before.output
+
+    upgraded = invoke("snapshots", "upgrade", str(dataset))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "2 snapshot(s) upgraded" in upgraded.output
+    assert sorted(p.name for p in dataset.iterdir()) == ["groups", "members"]
+    assert [s.layout for s in list_snapshots(dataset)] == [Layout.DATASET, Layout.DATASET]
+    after = invoke("diff", str(dataset), "--match-on", "name")
+    assert after.output.splitlines()[-1] == before.output.splitlines()[-1]
+    assert invoke("snapshots", "upgrade", str(dataset)).output.strip() == (
+        f"0 snapshot(s) upgraded in {dataset}"
+    )

@@ -27,7 +27,7 @@ from pipeline.migrate import (
     plan_migration,
 )
 from pipeline.sinch import AutoUpdate, GroupsClient, Keyword
-from pipeline.snapshots import export_snapshot, open_snapshot
+from pipeline.snapshot import export_snapshot, open_snapshot
 
 SOURCE = {"base_url": "http://127.0.0.1", "service_plan_id": DEFAULT_PLAN_ID}
 DESTINATION = {"base_url": "http://127.0.0.1", "service_plan_id": "secondplan"}

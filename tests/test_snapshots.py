@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,26 +18,29 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import snapshots
 from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.migrate import MappingFile, SnapshotSource, migrate_group, plan_migration
 from pipeline.phones import describe_numbers
 from pipeline.sinch import AutoUpdate, Group, Keyword
-from pipeline.snapshots import (
+from pipeline.snapshot import (
     METADATA_KEYS,
     GroupMembers,
+    Layout,
     MatchOn,
     SnapshotError,
+    SnapshotResult,
     diff_snapshots,
     export_snapshot,
     fetch_group,
     latest_snapshots,
     list_snapshots,
     open_snapshot,
-    read_file_metadata,
     select_groups,
     write_snapshot,
 )
+from pipeline.snapshot import write as snapshot_write
+from pipeline.snapshot.layout import ORPHAN_AGE
+from pipeline.storage import read_file_metadata
 from tests.live import client_for, members_by_name
 
 TARGET = {"base_url": "http://127.0.0.1", "service_plan_id": DEFAULT_PLAN_ID}
@@ -72,9 +76,9 @@ async def seed_hostile(server: EmulatorServer) -> dict[str, str]:
     return ids
 
 
-async def export(server: EmulatorServer, root: Path, **options: object) -> Path:
+async def export(server: EmulatorServer, root: Path, **options: object) -> SnapshotResult:
     async with client_for(server) as client:
-        return (await export_snapshot(client, root, target=TARGET, **options)).path  # type: ignore[arg-type]
+        return await export_snapshot(client, root, target=TARGET, **options)  # type: ignore[arg-type]
 
 
 def tree(root: Path) -> list[str]:
@@ -86,19 +90,21 @@ async def test_export_writes_typed_files_with_metadata_and_hostile_names_stay_in
 ) -> None:
     ids = await seed_hostile(live_emulator)
     root = tmp_path / "deep" / "dataset"
-    folder = await export(live_emulator, root)
+    result = await export(live_emulator, root)
 
-    assert folder.parent == root
-    assert folder.name.startswith("snapshot_at=")
-    assert folder.name.endswith("Z")
+    partition = f"snapshot_at={result.taken_at:%Y-%m-%dT%H:%M:%S}.{result.taken_at:%f}"[:-3] + "Z"
+    assert result.path == root / "members" / partition
     assert tree(tmp_path) == [
         "deep",
         "deep/dataset",
-        f"deep/dataset/{folder.name}",
-        f"deep/dataset/{folder.name}/groups.parquet",
-        f"deep/dataset/{folder.name}/members.parquet",
+        "deep/dataset/groups",
+        f"deep/dataset/groups/{partition}",
+        f"deep/dataset/groups/{partition}/groups.parquet",
+        "deep/dataset/members",
+        f"deep/dataset/members/{partition}",
+        f"deep/dataset/members/{partition}/members.parquet",
     ]
-    groups = pl.read_parquet(folder / "groups.parquet")
+    groups = pl.read_parquet(result.groups_path)
     assert groups.schema["created_at"] == pl.Datetime("ms", "UTC")
     assert groups.schema["modified_at"] == pl.Datetime("ms", "UTC")
     assert groups.schema["child_groups"] == pl.List(pl.String)
@@ -116,7 +122,7 @@ async def test_export_writes_typed_files_with_metadata_and_hostile_names_stay_in
     )
     assert groups.filter(name="empty")["member_count"].to_list() == [0]
 
-    members = pl.read_parquet(folder / "members.parquet")
+    members = pl.read_parquet(result.members_path)
     assert members.columns == ["group_id", "group_name", "phone_e164", "region", "number_type"]
     assert members.height == sum(range(1, len(HOSTILE_NAMES) + 1)) + 2 + 1
     us = members.row(by_predicate=pl.col("phone_e164") == "+12015550123", named=True)
@@ -126,21 +132,23 @@ async def test_export_writes_typed_files_with_metadata_and_hostile_names_stay_in
     ].unique().to_list() == ["MOBILE"]
     assert members["phone_e164"].str.starts_with("+").all()
 
-    for name in ("groups.parquet", "members.parquet"):
-        metadata = read_file_metadata(folder / name)
+    for path in (result.groups_path, result.members_path):
+        metadata = read_file_metadata(path)
         assert metadata["group_count"] == str(len(ids))
         assert metadata["member_count"] == str(members.height)
         assert metadata["size_mismatches"] == "0"
         assert json.loads(metadata["target"]) == TARGET
         assert metadata["snapshot_at"].endswith("Z")
-        assert metadata["kind"] == name.removesuffix(".parquet")
+        assert metadata["kind"] == path.stem
         assert set(METADATA_KEYS) <= metadata.keys()
         assert metadata["tool_version"]
-        assert DEFAULT_TOKEN.encode() not in (folder / name).read_bytes()
+        assert DEFAULT_TOKEN.encode() not in path.read_bytes()
 
-    snapshot = open_snapshot(folder / "members.parquet")
-    assert (snapshot.path, snapshot.group_count, snapshot.member_count) == (
-        folder,
+    snapshot = open_snapshot(result.members_path)
+    assert open_snapshot(result.groups_path.parent) == snapshot
+    assert (snapshot.path, snapshot.layout, snapshot.group_count, snapshot.member_count) == (
+        result.path,
+        Layout.DATASET,
         len(ids),
         members.height,
     )
@@ -154,26 +162,28 @@ async def test_dataset_reads_back_with_polars_and_duckdb(
     async with client_for(live_emulator) as client:
         await client.create_group(name="late", members=[number(5000)])
     second = await export(live_emulator, tmp_path)
-    assert list_snapshots(tmp_path) == [first, second]
+    assert [s.path for s in list_snapshots(tmp_path)] == [first.path, second.path]
 
-    members = pl.scan_parquet(tmp_path / "*" / "members.parquet", hive_partitioning=True).collect()
+    members = pl.scan_parquet(tmp_path / "members").collect()
     assert members.schema["snapshot_at"] == pl.Datetime("us", "UTC")
     per_snapshot = dict(members.group_by("snapshot_at").len().sort("snapshot_at").iter_rows())
     assert list(per_snapshot.values()) == [31, 32]
-    assert open_snapshot(first).taken_at == min(per_snapshot)
+    assert list(per_snapshot) == [first.taken_at, second.taken_at]
 
-    groups = pl.scan_parquet(tmp_path / "*" / "groups.parquet", hive_partitioning=True).collect()
+    groups = pl.scan_parquet(tmp_path / "groups").collect()
     assert groups.group_by("snapshot_at").len().sort("snapshot_at")["len"].to_list() == [10, 11]
 
-    glob = (tmp_path / "*" / "members.parquet").as_posix()
+    glob = (tmp_path / "members" / "*" / "*.parquet").as_posix()
     rows = duckdb.sql(
-        f"select strptime(snapshot_at, '%Y%m%dT%H%M%S.%gZ') as taken, count(*) as n "
-        f"from read_parquet('{glob}', hive_partitioning=true) group by all order by taken"
+        f"select typeof(snapshot_at), snapshot_at, count(*) as n "
+        f"from read_parquet('{glob}', hive_partitioning=true) group by all order by 2"
     ).fetchall()
-    assert [n for _, n in rows] == [31, 32]
+    naive = [taken.astimezone(UTC).replace(tzinfo=None) for taken in per_snapshot]
+    assert rows == [("TIMESTAMP", naive[0], 31), ("TIMESTAMP", naive[1], 32)]
+    groups_glob = (tmp_path / "groups" / "*" / "*.parquet").as_posix()
     joined = duckdb.sql(
         f"select count(*) from read_parquet('{glob}', hive_partitioning=true) m "
-        f"join read_parquet('{(tmp_path / '*' / 'groups.parquet').as_posix()}', hive_partitioning=true) g "
+        f"join read_parquet('{groups_glob}', hive_partitioning=true) g "
         "on m.group_id = g.id and m.snapshot_at = g.snapshot_at where g.name = 'late'"
     ).fetchall()
     assert joined == [(1,)]
@@ -190,8 +200,8 @@ async def test_select_by_id_and_name_and_refuse_unknown_ones(
             SnapshotError, match=r"no such group on this service plan: 'nope', id 0{26}"
         ):
             await select_groups(client, group_ids=["0" * 26], group_names=["nope"])
-    folder = await export(live_emulator, tmp_path, group_names=["CON"])
-    assert pl.read_parquet(folder / "groups.parquet")["name"].to_list() == ["CON"]
+    result = await export(live_emulator, tmp_path, group_names=["CON"])
+    assert pl.read_parquet(result.groups_path)["name"].to_list() == ["CON"]
 
 
 def fake_group(index: int, size: int) -> Group:
@@ -220,9 +230,9 @@ async def test_members_stream_one_row_group_per_group_in_order_with_bounded_fetc
     )
     assert peak == 3
     assert len(done) == 12
-    parquet = pq.ParquetFile(result.path / "members.parquet")
+    parquet = pq.ParquetFile(result.members_path)
     assert parquet.num_row_groups == 12
-    order = pl.read_parquet(result.path / "members.parquet")["group_id"].unique(maintain_order=True)
+    order = pl.read_parquet(result.members_path)["group_id"].unique(maintain_order=True)
     assert order.to_list() == [g.id for g in groups]
 
 
@@ -232,7 +242,7 @@ async def test_groups_enriched_together_match_groups_enriched_alone(
 ) -> None:
     """Batches of small groups (and a batch boundary inside a run of groups, and groups larger
     than a batch) give the rows that describing each group alone gives, one row group each."""
-    monkeypatch.setattr(snapshots, "ENRICH_BATCH", batch)
+    monkeypatch.setattr(snapshot_write, "ENRICH_BATCH", batch)
     spread = ["+12015550123", "+33612345678", "+4930123456", "+819012345678", "+447400123456"]
     members = {
         0: [number(k) for k in range(5)],
@@ -249,7 +259,7 @@ async def test_groups_enriched_together_match_groups_enriched_alone(
 
     result = await write_snapshot(tmp_path, groups, fetch, target=TARGET, concurrency=2)
 
-    written = pl.read_parquet(result.path / "members.parquet")
+    written = pl.read_parquet(result.members_path)
     alone = pl.concat(
         [
             pl.Series("phone_e164", members[int(g.id)], dtype=pl.String)
@@ -272,8 +282,8 @@ async def test_groups_enriched_together_match_groups_enriched_alone(
     )
     assert written.to_dicts() == alone.to_dicts()
     assert written["region"].null_count() == 0
-    assert pq.ParquetFile(result.path / "members.parquet").num_row_groups == 4  # non-empty groups
-    assert pl.read_parquet(result.path / "groups.parquet")["member_count"].to_list() == [
+    assert pq.ParquetFile(result.members_path).num_row_groups == 4  # non-empty groups
+    assert pl.read_parquet(result.groups_path)["member_count"].to_list() == [
         len(members[i]) for i in members
     ]
     assert result.size_mismatches == ()
@@ -289,8 +299,8 @@ async def test_a_size_that_disagrees_with_the_members_is_reported(tmp_path: Path
     assert result.warnings == [
         "group 'g1' (00000000000000000000000001) reports size 5 but lists 1 members"
     ]
-    assert read_file_metadata(result.path / "members.parquet")["size_mismatches"] == "1"
-    frame = pl.read_parquet(result.path / "groups.parquet")
+    assert read_file_metadata(result.members_path)["size_mismatches"] == "1"
+    frame = pl.read_parquet(result.groups_path)
     assert frame.select("size", "member_count").rows() == [(5, 1), (1, 1)]
 
 
@@ -308,10 +318,10 @@ async def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
 CRASH = """
 import asyncio, os, sys
 import polars as pl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from pipeline.sinch import Group
-from pipeline.snapshots import GroupMembers, write_snapshot
+from pipeline.snapshot import GroupMembers, write_snapshot
 
 now = datetime(2026, 1, 1, tzinfo=UTC)
 groups = [Group(id=f"{i:026d}", name=f"g{i}", size=1, created_at=now, modified_at=now) for i in range(4)]
@@ -334,8 +344,8 @@ def test_a_crash_mid_write_leaves_no_snapshot_a_reader_would_see(tmp_path: Path)
     assert staging.name.startswith(".tmp-")
     assert list_snapshots(tmp_path) == []
     with pytest.raises(Exception, match=r"(?i)no such file|expanded paths were empty|not found"):
-        pl.scan_parquet(tmp_path / "*" / "members.parquet", hive_partitioning=True).collect()
-    glob = (tmp_path / "*" / "members.parquet").as_posix()
+        pl.scan_parquet(tmp_path / "members").collect()
+    glob = (tmp_path / "members" / "*" / "*.parquet").as_posix()
     with pytest.raises(duckdb.IOException, match="No files found"):
         duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchall()
 
@@ -358,7 +368,7 @@ async def test_diff_reports_group_and_member_changes(
     live_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     before, after, ids = await diffable(live_emulator, tmp_path / "snaps")
-    assert latest_snapshots(tmp_path / "snaps") == [before, after]
+    assert [s.path for s in latest_snapshots(tmp_path / "snaps")] == [before, after]
     result = diff_snapshots(open_snapshot(before), open_snapshot(after))
     table = {
         row["key"]: (row["status"], row["added"], row["removed"], row["unchanged"])
@@ -417,7 +427,7 @@ async def test_export_wipe_restore_export_round_trips(
 ) -> None:
     await seed_hostile(live_emulator)
     original = await members_by_name(live_emulator)
-    first = await export(live_emulator, tmp_path / "snaps")
+    first = (await export(live_emulator, tmp_path / "snaps")).path
 
     async with httpx.AsyncClient() as http:
         (await http.post(f"{live_emulator.base_url}/_emulator/reset")).raise_for_status()
@@ -425,13 +435,13 @@ async def test_export_wipe_restore_export_round_trips(
     await restore_from_snapshot(live_emulator, first, tmp_path / "mapping.parquet")
     assert await members_by_name(live_emulator) == original
 
-    second = await export(live_emulator, tmp_path / "snaps")
+    second = (await export(live_emulator, tmp_path / "snaps")).path
     result = diff_snapshots(open_snapshot(first), open_snapshot(second), match_on=MatchOn.NAME)
     named = result.groups.filter(pl.col("key").str.len_chars() <= 20)  # unnamed ones pair by id
     assert set(named["status"]) == {"unchanged"}
     assert named.height == len(HOSTILE_NAMES) + 2
     assert result.changes["group_name"].null_count() == result.changes.height == 4
-    restored = pl.read_parquet(second / "groups.parquet").sort("name")
+    restored = open_snapshot(second).groups().sort("name")
     parent = restored.row(by_predicate=pl.col("name") == "parent", named=True)
     children = restored.filter(pl.col("id").is_in(parent["child_groups"]))["name"].sort().to_list()
     assert children == ["CON", "a/b"]
@@ -446,11 +456,37 @@ async def test_fetch_group_rereads_the_group(live_emulator: EmulatorServer) -> N
     assert (fetched.group.size, sorted(fetched.members)) == (2, [number(1), number(2)])
 
 
-def test_staging_folders_are_ignored_by_the_listing(tmp_path: Path) -> None:
-    (tmp_path / ".tmp-abc" / "snapshot_at=20260101T000000.000Z").mkdir(parents=True)
+def test_staging_unfinished_and_misnamed_folders_are_ignored_by_the_listing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".tmp-abc" / "groups" / "snapshot_at=2026-01-01T00:00:00.000Z").mkdir(parents=True)
+    (tmp_path / "groups" / "snapshot_at=garbage").mkdir(parents=True)
+    (tmp_path / "groups" / "snapshot_at=2026-01-02T00:00:00.000Z").mkdir()  # no groups.parquet
     (tmp_path / "snapshot_at=garbage").mkdir()
-    (tmp_path / "snapshot_at=20260101T000000.000Z").mkdir()
-    assert [p.name for p in list_snapshots(tmp_path)] == ["snapshot_at=20260101T000000.000Z"]
+    assert list_snapshots(tmp_path) == []
+
+
+async def test_the_next_export_removes_a_crashed_exports_members_partition(
+    tmp_path: Path,
+) -> None:
+    """A crash between the two renames leaves a members partition without its groups partition:
+    invisible to `list`, and removed by the next export once it is old enough not to be another
+    export's, so that a reader of DIR/members stops seeing it."""
+
+    async def fetch(group: Group) -> GroupMembers:
+        return GroupMembers(group, pl.Series([number(1)], dtype=pl.String))
+
+    crashed = await write_snapshot(tmp_path, [fake_group(1, 1)], fetch, target=TARGET)
+    shutil.rmtree(crashed.groups_path.parent)
+    assert list_snapshots(tmp_path) == []
+    later = crashed.taken_at + ORPHAN_AGE + timedelta(seconds=1)
+    kept = await write_snapshot(tmp_path, [fake_group(1, 1)], fetch, target=TARGET, taken_at=later)
+    assert not crashed.path.exists()
+    assert [s.path for s in list_snapshots(tmp_path)] == [kept.path]
+    young = kept.taken_at + timedelta(seconds=1)
+    shutil.rmtree(kept.groups_path.parent)
+    await write_snapshot(tmp_path, [fake_group(1, 1)], fetch, target=TARGET, taken_at=young)
+    assert kept.path.exists()  # too young: maybe another export between its two renames
 
 
 async def test_an_output_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -27,13 +27,14 @@ from flows.cli._common import (
 from flows.export_groups import export_groups
 from flows.migrate_groups import migrate_groups
 from pipeline.migrate import MigrationResult, require_one_source
-from pipeline.snapshots import (
+from pipeline.snapshot import (
     MatchOn,
     SnapshotDiff,
     SnapshotResult,
     diff_snapshots,
     latest_snapshots,
     open_snapshot,
+    partition_name,
 )
 
 EXPORT_EXAMPLES = """
@@ -43,15 +44,15 @@ Examples:
 
   sinch-groups export --out snapshots --group VIP --group Newsletter
 
-Read the dataset back with pl.scan_parquet('snapshots/*/members.parquet', hive_partitioning=True)
-(or groups.parquet); restore one with
-sinch-groups sync snapshots/snapshot_at=.../members.parquet --group-column group_name --mode mirror
+Read the dataset back with pl.scan_parquet('snapshots/members') (or 'snapshots/groups');
+restore one with
+sinch-groups sync snapshots/members/snapshot_at=.../members.parquet --group-column group_name --mode mirror
 """
 
 DIFF_EXAMPLES = """
 Examples:
 
-  sinch-groups diff snapshots/snapshot_at=20261125T220000.000Z snapshots/snapshot_at=20261126T220000.000Z
+  sinch-groups diff snapshots/members/snapshot_at=2026-11-25T22:00:00.000Z snapshots/members/snapshot_at=2026-11-26T22:00:00.000Z
 
   sinch-groups diff snapshots --out changes.parquet      (the two newest snapshots in snapshots/)
 """
@@ -61,7 +62,7 @@ Examples:
 
   OLD_SINCH_SERVICE_PLAN_ID=... OLD_SINCH_API_TOKEN=... sinch-groups migrate --from-env OLD_SINCH_
 
-  sinch-groups migrate --from-snapshot snapshots/snapshot_at=20261126T220000.000Z --to-env EU_SINCH_
+  sinch-groups migrate --from-snapshot snapshots/members/snapshot_at=2026-11-26T22:00:00.000Z --to-env EU_SINCH_
 """
 
 
@@ -69,7 +70,10 @@ Examples:
 def export(
     out: Annotated[
         Path,
-        typer.Option(help="Dataset folder; the snapshot goes into OUT/snapshot_at=<UTC time>/."),
+        typer.Option(
+            help="Dataset folder; the snapshot goes into OUT/members/snapshot_at=<UTC time>/ "
+            "and OUT/groups/snapshot_at=<UTC time>/."
+        ),
     ],
     group_id: Annotated[
         list[str] | None, typer.Option(help="Export only this group id (repeatable).")
@@ -105,9 +109,11 @@ def export(
 
 def _print_export(result: SnapshotResult) -> None:
     console.print(
-        f"Snapshot {result.path}: {result.groups:,} groups, {result.members:,} members "
-        f"in {result.elapsed_s:.1f} s"
+        f"Snapshot {partition_name(result.taken_at)}: {result.groups:,} groups, "
+        f"{result.members:,} members in {result.elapsed_s:.1f} s"
     )
+    console.print(f"  members: {result.members_path}", soft_wrap=True)
+    console.print(f"  groups:  {result.groups_path}", soft_wrap=True)
     for warning in result.warnings:
         console.print(warning_line(warning))
 
@@ -117,8 +123,8 @@ def diff(
     snapshot_a: Annotated[
         Path,
         typer.Argument(
-            help="The earlier snapshot (its folder or one of its files); or, alone, a dataset "
-            "folder whose two newest snapshots are compared."
+            help="The earlier snapshot (its members/ or groups/ partition folder, or a file in "
+            "it); or, alone, a dataset folder whose two newest snapshots are compared."
         ),
     ],
     snapshot_b: Annotated[Path | None, typer.Argument(help="The later snapshot.")] = None,
@@ -135,8 +141,10 @@ def diff(
 ) -> None:
     """Compare two snapshots: groups created, deleted, renamed; members added and removed."""
     with handle_errors():
-        paths = [snapshot_a, snapshot_b] if snapshot_b else latest_snapshots(snapshot_a)
-        before, after = (open_snapshot(path) for path in paths)
+        if snapshot_b:
+            before, after = open_snapshot(snapshot_a), open_snapshot(snapshot_b)
+        else:
+            before, after = latest_snapshots(snapshot_a)
         result = diff_snapshots(before, after, match_on=match_on)
         written = result.write_changes(out) if out else None
     _print_diff(result, show_all)

@@ -18,7 +18,7 @@ import pytest
 from flows.export_groups import export_groups
 from pipeline.emulator import EmulatorConfig, EmulatorServer
 from pipeline.sinch import RetryPolicy, SinchError
-from pipeline.snapshots import export_snapshot, list_snapshots, open_snapshot
+from pipeline.snapshot import Snapshot, export_snapshot, list_snapshots
 from tests.live import client_for, memberships, set_faults
 
 from .helpers import SOAK_FAULTS as FAULTS
@@ -35,10 +35,10 @@ async def seed_groups(server: EmulatorServer, seed: int) -> None:
             await client.create_group(name=f"g{index:02d}", members=numbers or None)
 
 
-def snapshot_members(folder: Path) -> dict[tuple[str | None, str], set[str]]:
+def snapshot_members(snapshot: Snapshot) -> dict[tuple[str | None, str], set[str]]:
     """(group name, id) -> members, as a reader of the snapshot sees them."""
-    groups = pl.read_parquet(folder / "groups.parquet")
-    members = pl.read_parquet(folder / "members.parquet")
+    groups = pl.read_parquet(snapshot.groups_path)
+    members = pl.read_parquet(snapshot.members_path)
     found: dict[tuple[str | None, str], set[str]] = {
         (row["name"], row["id"]): set() for row in groups.iter_rows(named=True)
     }
@@ -64,16 +64,15 @@ async def test_export_under_faults_writes_a_complete_and_exact_snapshot(
 
     set_faults(sinch_env)
     assert fault_log.injected > 0, fault_log.summary()
-    [folder] = list_snapshots(tmp_path / "snapshots")
-    assert folder == result.path
-    assert snapshot_members(folder) == truth
-    snapshot = open_snapshot(folder)
+    [snapshot] = list_snapshots(tmp_path / "snapshots")
+    assert snapshot.path == result.path
+    assert snapshot_members(snapshot) == truth
     assert (snapshot.group_count, snapshot.member_count) == (
         len(truth),
         sum(len(members) for members in truth.values()),
     )
     assert result.size_mismatches == ()
-    assert sorted(os.listdir(tmp_path / "snapshots")) == [folder.name], "no staging left"
+    assert sorted(os.listdir(tmp_path / "snapshots")) == ["groups", "members"], "no staging left"
 
 
 @pytest.mark.parametrize("seed", [1, 2])

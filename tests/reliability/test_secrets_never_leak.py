@@ -26,7 +26,7 @@ from flows.cli import app
 from pipeline.emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey
 from pipeline.emulator.auth import Authenticator
 from pipeline.sinch import GroupsClient
-from pipeline.snapshots import export_snapshot
+from pipeline.snapshot import export_snapshot
 from tests.emulator.helpers import BANNER_URL, read_banner
 from tests.live import set_faults
 
@@ -140,7 +140,7 @@ def test_no_command_lets_a_token_or_key_secret_out(
     oauth = {**base, "SINCH_PROJECT_ID": PROJECT, "SINCH_KEY_ID": KEY_ID}
     oauth.update({"SINCH_KEY_SECRET": KEY_SECRET, "SINCH_BASE_URL": url})
     asyncio.run(seed_old_plan(url, work / "snapshots"))  # what migrate reads, and a snapshot
-    [snapshot] = (work / "snapshots").iterdir()
+    [snapshot] = (work / "snapshots" / "members").iterdir()
     sync = ["sync", "crm.csv", "--group-column", "segment", "--no-progress"]
     set_faults(canary_emulator, error_rate=0.1, reset_rate=0.05, seed=3)
     emulator = start_emulator_command(base, home, work)  # starts up while the others run
@@ -201,7 +201,10 @@ def test_no_command_lets_a_token_or_key_secret_out(
 
     allowed = {"crm.csv", "out", "snapshots", "sinch-groups-runs", "sinch-groups-migrations"}
     assert {Path(name).parts[0] for name in tree(work)} <= allowed, tree(work)
-    assert all(path.name.startswith("snapshot_at=") for path in (work / "snapshots").iterdir())
+    assert sorted(os.listdir(work / "snapshots")) == ["groups", "members"]
+    for dataset in ("groups", "members"):
+        partitions = (work / "snapshots" / dataset).iterdir()
+        assert all(path.name.startswith("snapshot_at=") for path in partitions)
     assert set(os.listdir(tmp_path)) == {"work", "home", "prefect-home", "user-home"}
     assert not Path("/abs").exists(), "a group named /abs never becomes a path"
 

@@ -1,24 +1,9 @@
-"""Snapshots: live groups -> a Parquet dataset; open, list and diff snapshots.
+"""Live groups -> a snapshot in a dataset folder (see `layout` for where the files go).
 
-A snapshot is one hive-style folder under a dataset root, named after the UTC time it was taken:
-
-    DIR/snapshot_at=20261126T224557.123Z/groups.parquet    one row per group
-    DIR/snapshot_at=20261126T224557.123Z/members.parquet   one row per (group, member)
-
-The folder time is ISO 8601 "basic" format: no `:` (illegal on Windows), sorts as it reads, and
-polars' hive parser turns it into a `Datetime(UTC)` column. The two files have different schemas,
-so read each kind across snapshots with its own glob:
-
-    pl.scan_parquet(f"{DIR}/*/members.parquet", hive_partitioning=True)
-    duckdb.sql(f"select * from read_parquet('{DIR}/*/groups.parquet', hive_partitioning=true)")
-
-DuckDB keeps `snapshot_at` as text; `strptime(snapshot_at, '%Y%m%dT%H%M%S.%gZ')` makes it a
-timestamp. Both files carry key-value metadata (`sinch_groups.*`, see `METADATA_KEYS`).
-
-A snapshot is written into `DIR/.tmp-<random>/snapshot_at=.../` and published with one
-`os.rename`, so a crash never leaves a half snapshot where `DIR/*/members.parquet` would find it:
-the staging copy sits one level deeper, inside a dot-folder that `list_snapshots` also skips.
-Folder and file names never derive from group names.
+A snapshot is written into `DIR/.tmp-<random>/{members,groups}/snapshot_at=.../` and published
+with two renames, members first and groups last (the commit marker), so a crash never leaves a
+half snapshot where a reader of `DIR/members` or `DIR/groups` would find it: the staging copy sits
+in a dot-folder beside the two datasets. Folder and file names never derive from group names.
 
 Members stream: each group's members become one row group of `members.parquet` as they arrive
 (fetched with bounded concurrency, written in listing order). Small groups wait until
@@ -29,16 +14,13 @@ plus at most one batch (or one larger group), never the whole snapshot.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
 import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -47,59 +29,42 @@ from typing import Self, TypeVar
 import polars as pl
 import pyarrow.parquet as pq
 
-from pipeline import __version__
-from pipeline._files import atomic_path
-from pipeline.errors import PipelineError
 from pipeline.phones import describe_numbers
 from pipeline.sinch import Group, GroupsClient, NotFoundError
-from pipeline.snapshot_schemas import (
-    GroupsSnapshot,
-    MemberChanges,
-    MembersSnapshot,
-    polars_schema,
+from pipeline.snapshot.layout import (
+    GROUPS,
+    GROUPS_FILE,
+    MEMBERS,
+    MEMBERS_FILE,
+    STAGING_PREFIX,
+    SnapshotError,
+    partition_name,
+    publish,
+    remove_orphans,
 )
+from pipeline.snapshot.schemas import GroupsSnapshot, MembersSnapshot, polars_schema
+from pipeline.storage import COMPRESSION, file_metadata, write_parquet_atomic
 
 __all__ = [
     "ENRICH_BATCH",
-    "GROUPS_FILE",
-    "MEMBERS_FILE",
     "METADATA_KEYS",
-    "SNAPSHOT_KEY",
     "FetchGroup",
     "GroupMembers",
-    "MatchOn",
     "ProgressCallback",
     "SizeMismatch",
-    "Snapshot",
-    "SnapshotDiff",
-    "SnapshotError",
     "SnapshotResult",
-    "diff_snapshots",
     "export_snapshot",
     "fetch_group",
-    "latest_snapshots",
-    "list_snapshots",
     "members_frames",
     "oldest_first",
-    "open_snapshot",
-    "read_file_metadata",
     "select_groups",
-    "snapshot_folder_name",
-    "write_parquet_atomic",
     "write_snapshot",
 ]
 
-SNAPSHOT_KEY = "snapshot_at"
-GROUPS_FILE = "groups.parquet"
-MEMBERS_FILE = "members.parquet"
-STAGING_PREFIX = ".tmp-"
-_FOLDER_TIME = "%Y%m%dT%H%M%S"
-_COMPRESSION = "zstd"
 ENRICH_BATCH = 250_000
 """Numbers that wait to be enriched together: the bound on members held beyond the groups in
 flight (a larger group is enriched alone)."""
 
-METADATA_PREFIX = "sinch_groups."
 METADATA_KEYS = (
     "kind",  # groups, members, member_changes (diff --out) or migration_mapping
     "tool_version",  # sinch-groups version that wrote the file
@@ -121,10 +86,6 @@ ProgressCallback = Callable[[int], None]
 FetchGroup = Callable[[Group], Awaitable["GroupMembers"]]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-class SnapshotError(PipelineError):
-    """A snapshot cannot be written, found or compared as asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +114,9 @@ class SizeMismatch:
 class SnapshotResult:
     """What an export wrote: where, when, how much, and what did not add up."""
 
-    path: Path
+    root: Path
+    groups_path: Path
+    members_path: Path
     taken_at: datetime
     groups: int
     members: int
@@ -161,6 +124,11 @@ class SnapshotResult:
     vanished: tuple[str, ...] = ()
     """Ids of groups deleted between listing and fetching; they are not in the snapshot."""
     elapsed_s: float = 0.0
+
+    @property
+    def path(self) -> Path:
+        """The folder that names the snapshot (its members partition), as `diff` takes it."""
+        return self.members_path.parent
 
     @property
     def warnings(self) -> list[str]:
@@ -172,66 +140,14 @@ class SnapshotResult:
         lines = [
             f"# Snapshot {self.taken_at:%Y-%m-%d %H:%M:%S} UTC",
             "",
-            f"- path: `{self.path}`",
-            f"- groups: {self.groups:,}",
-            f"- members: {self.members:,}",
+            f"- members: `{self.members_path}`",
+            f"- groups: `{self.groups_path}`",
+            f"- group count: {self.groups:,}",
+            f"- member count: {self.members:,}",
             f"- duration: {self.elapsed_s:.1f} s",
         ]
         lines += [f"- warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
-
-
-def snapshot_folder_name(taken_at: datetime) -> str:
-    """`snapshot_at=20261126T224557.123Z` for a UTC time (milliseconds, so runs rarely collide)."""
-    utc = taken_at.astimezone(UTC)
-    return f"{SNAPSHOT_KEY}={utc:{_FOLDER_TIME}}.{utc.microsecond // 1000:03d}Z"
-
-
-def _parse_folder_name(name: str) -> datetime | None:
-    """The time a snapshot folder name encodes, or None for any other name."""
-    prefix = f"{SNAPSHOT_KEY}="
-    if not name.startswith(prefix) or not name.endswith("Z"):
-        return None
-    try:
-        return datetime.strptime(name[len(prefix) : -1], f"{_FOLDER_TIME}.%f").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _metadata(kind: str, values: Mapping[str, object]) -> dict[bytes, bytes]:
-    out = {f"{METADATA_PREFIX}kind": kind, f"{METADATA_PREFIX}tool_version": __version__}
-    for key, value in values.items():
-        text = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
-        out[f"{METADATA_PREFIX}{key}"] = text
-    return {key.encode(): value.encode() for key, value in out.items()}
-
-
-def write_parquet_atomic(
-    frame: pl.DataFrame, path: Path, metadata: Mapping[str, object], *, kind: str
-) -> Path:
-    """Write `frame` to `path` with `sinch_groups.*` metadata, replacing any old file in one step.
-
-    The file is written beside its destination and renamed over it, so a reader (or a re-run
-    after a crash) sees either the old file or the new one, never a torn one.
-    """
-    table = frame.to_arrow()
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), **_metadata(kind, metadata)}
-    )
-    with atomic_path(path) as temporary:
-        pq.write_table(table, temporary, compression=_COMPRESSION)
-    return path
-
-
-def read_file_metadata(path: Path) -> dict[str, str]:
-    """The `sinch_groups.*` key-value metadata of a Parquet file, without the prefix."""
-    raw = pq.read_metadata(path).metadata or {}
-    prefix = METADATA_PREFIX.encode()
-    return {
-        key[len(prefix) :].decode(): value.decode()
-        for key, value in raw.items()
-        if key.startswith(prefix)
-    }
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -333,27 +249,33 @@ def _group_row(group: Group, member_count: int) -> dict[str, object]:
 
 
 class _SnapshotWriter:
-    """Streams one snapshot into a hidden staging folder; `commit` publishes it with one rename.
+    """Streams one snapshot into a hidden staging folder; `commit` publishes it (`publish`).
 
     Leaving the `with` block without `commit` (an error, a cancellation) deletes the staging
     folder, so nothing half-written stays behind; a hard crash leaves only a `.tmp-*` folder.
     """
 
     def __init__(self, root: Path, taken_at: datetime, target: Mapping[str, str]) -> None:
+        self._root = root
         self._taken_at = taken_at
         self._target = dict(target)
-        self.final = root / snapshot_folder_name(taken_at)
-        if self.final.exists():
-            raise SnapshotError(f"{self.final} already exists; snapshots are never overwritten")
+        partition = partition_name(taken_at)
+        if (root / GROUPS / partition).exists() or (root / MEMBERS / partition).exists():
+            raise SnapshotError(
+                f"a snapshot {partition} already exists in {root}; snapshots are never overwritten"
+            )
         try:
             root.mkdir(parents=True, exist_ok=True)
             self._staging_root = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
         except OSError as exc:
             raise SnapshotError(f"cannot write a snapshot into {root}: {exc.strerror}") from exc
-        self._staging = self._staging_root / self.final.name
-        self._staging.mkdir()
+        remove_orphans(root, taken_at)
+        self._groups_file = self._staging_root / GROUPS / partition / GROUPS_FILE
+        self._members_file = self._staging_root / MEMBERS / partition / MEMBERS_FILE
+        for file in (self._groups_file, self._members_file):
+            file.parent.mkdir(parents=True)
         self._members = pq.ParquetWriter(
-            self._staging / MEMBERS_FILE, MEMBERS_ARROW_SCHEMA, compression=_COMPRESSION
+            self._members_file, MEMBERS_ARROW_SCHEMA, compression=COMPRESSION
         )
         self._group_rows: list[dict[str, object]] = []
         self._waiting: list[GroupMembers] = []
@@ -411,14 +333,17 @@ class _SnapshotWriter:
             "size_mismatches": len(self._mismatches),
         }
         groups = GroupsSnapshot.validate(pl.DataFrame(self._group_rows, schema=GROUPS_SCHEMA))
-        write_parquet_atomic(groups, self._staging / GROUPS_FILE, metadata, kind="groups")
-        self._members.add_key_value_metadata(_metadata("members", metadata))
+        write_parquet_atomic(groups, self._groups_file, metadata, kind=GROUPS)
+        self._members.add_key_value_metadata(file_metadata(MEMBERS, metadata))
         self._members.close()
-        os.rename(self._staging, self.final)
+        publish(self._staging_root, self._root, self._taken_at)
         self._committed = True
-        self._staging_root.rmdir()
+        shutil.rmtree(self._staging_root, ignore_errors=True)
+        partition = partition_name(self._taken_at)
         return SnapshotResult(
-            path=self.final,
+            root=self._root,
+            groups_path=self._root / GROUPS / partition / GROUPS_FILE,
+            members_path=self._root / MEMBERS / partition / MEMBERS_FILE,
             taken_at=self._taken_at,
             groups=len(self._group_rows),
             members=self._member_count,
@@ -468,7 +393,8 @@ async def write_snapshot(
     if concurrency < 1:
         raise SnapshotError("concurrency must be at least 1")
     clock = time.perf_counter()
-    taken_at = taken_at or datetime.now(UTC)
+    now = taken_at or datetime.now(UTC)
+    taken_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the partition's precision
     vanished: list[str] = []
 
     async def fetch_or_none(group: Group) -> GroupMembers | None:
@@ -507,193 +433,4 @@ async def export_snapshot(
 
     return await write_snapshot(
         root, groups, fetch, target=target, concurrency=concurrency, progress=progress
-    )
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A published snapshot folder and what its metadata says about it."""
-
-    path: Path
-    taken_at: datetime
-    target: dict[str, str]
-    tool_version: str
-    group_count: int
-    member_count: int
-
-    @property
-    def groups_path(self) -> Path:
-        return self.path / GROUPS_FILE
-
-    @property
-    def members_path(self) -> Path:
-        return self.path / MEMBERS_FILE
-
-    def groups(self) -> pl.DataFrame:
-        return pl.read_parquet(self.groups_path)
-
-    def members(self) -> pl.LazyFrame:
-        """Lazily, so callers filter one group at a time (each group is its own row group)."""
-        return pl.scan_parquet(self.members_path)
-
-
-def list_snapshots(root: Path) -> list[Path]:
-    """The published snapshot folders under `root`, oldest first; dot-folders (staging) skipped."""
-    if not root.is_dir():
-        raise SnapshotError(f"{root} is not a directory")
-    found = [
-        (taken_at, path)
-        for path in root.iterdir()
-        if path.is_dir() and (taken_at := _parse_folder_name(path.name)) is not None
-    ]
-    return [path for _, path in sorted(found)]
-
-
-def latest_snapshots(root: Path, count: int = 2) -> list[Path]:
-    """The `count` newest snapshots under a dataset root, oldest first."""
-    found = list_snapshots(root)
-    if len(found) < count:
-        raise SnapshotError(f"{root} holds {len(found)} snapshot(s); {count} are needed")
-    return found[-count:]
-
-
-def open_snapshot(path: Path) -> Snapshot:
-    """Open a snapshot given its folder or either of its two files."""
-    folder = path.parent if path.is_file() and path.name in (GROUPS_FILE, MEMBERS_FILE) else path
-    if _parse_folder_name(folder.name) is None or not (folder / GROUPS_FILE).is_file():
-        raise SnapshotError(
-            f"{path} is not a snapshot: expected a folder DIR/{SNAPSHOT_KEY}=<time>/ holding "
-            f"{GROUPS_FILE} and {MEMBERS_FILE} (or one of those files)"
-        )
-    if not (folder / MEMBERS_FILE).is_file():
-        raise SnapshotError(f"{folder} has no {MEMBERS_FILE}")
-    meta = read_file_metadata(folder / GROUPS_FILE)
-    if meta.get("kind") != "groups":
-        raise SnapshotError(f"{folder / GROUPS_FILE} was not written by sinch-groups export")
-    return Snapshot(
-        path=folder,
-        taken_at=datetime.fromisoformat(meta["snapshot_at"]),
-        target=json.loads(meta["target"]),
-        tool_version=meta["tool_version"],
-        group_count=int(meta["group_count"]),
-        member_count=int(meta["member_count"]),
-    )
-
-
-# --- diff ---------------------------------------------------------------------------------------
-
-
-class MatchOn(StrEnum):
-    """How groups of two snapshots are paired.
-
-    `id` (default) follows a group through renames: right for two snapshots of one service plan.
-    `name` pairs groups across plans or after a restore, where ids differ; unnamed groups are
-    paired by id (names are at most 20 characters, ids 26, so the two never collide).
-    """
-
-    ID = "id"
-    NAME = "name"
-
-
-@dataclass(frozen=True)
-class SnapshotDiff:
-    """Two snapshots compared: one row per group, and the member-level changes.
-
-    `groups`: key, group_id_before/after, name_before/after, status (created, deleted, renamed,
-    changed, unchanged; renamed wins over changed), members_before/after, added, removed,
-    unchanged (`members_before == unchanged + removed`, `members_after == unchanged + added`).
-    `changes`: a `MemberChanges` frame.
-    """
-
-    before: Snapshot
-    after: Snapshot
-    match_on: MatchOn
-    groups: pl.DataFrame
-    changes: pl.DataFrame = field(repr=False)
-
-    def status_counts(self) -> dict[str, int]:
-        return dict(self.groups.group_by("status").len().sort("status").iter_rows())
-
-    def write_changes(self, path: Path) -> Path:
-        """The member-level changes as Parquet, with both snapshots' times as metadata."""
-        metadata = {
-            "before": str(self.before.path),
-            "after": str(self.after.path),
-            "match_on": str(self.match_on),
-            "member_count": self.changes.height,
-        }
-        return write_parquet_atomic(self.changes, path, metadata, kind="member_changes")
-
-
-def _keyed(snapshot: Snapshot, match_on: MatchOn) -> tuple[pl.DataFrame, pl.LazyFrame]:
-    """(groups with a `key` column, members with the same `key`) of one snapshot."""
-    key = pl.col("id") if match_on is MatchOn.ID else pl.coalesce("name", "id")
-    groups = snapshot.groups().select(key.alias("key"), "id", "name")
-    duplicated = groups.filter(pl.col("key").is_duplicated())["key"].unique().sort().to_list()
-    if duplicated:
-        raise SnapshotError(
-            f"{snapshot.path} has several groups named {', '.join(map(repr, duplicated))}; "
-            "compare by id instead"
-        )
-    members = snapshot.members().join(
-        groups.lazy().select("key", "id"), left_on="group_id", right_on="id", how="inner"
-    )
-    return groups, members
-
-
-def diff_snapshots(
-    before: Snapshot, after: Snapshot, *, match_on: MatchOn = MatchOn.ID
-) -> SnapshotDiff:
-    """Compare two snapshots group by group and member by member (anti-joins, all vectorized)."""
-    groups_before, members_before = _keyed(before, match_on)
-    groups_after, members_after = _keyed(after, match_on)
-    pair = ["key", "phone_e164"]
-    added = members_after.join(members_before.select(pair), on=pair, how="anti")
-    removed = members_before.join(members_after.select(pair), on=pair, how="anti")
-    changes = pl.concat(
-        [added.with_columns(change=pl.lit("added")), removed.with_columns(change=pl.lit("removed"))]
-    ).sort("key", "change", "phone_e164")
-    changes_frame = changes.collect()
-
-    def count(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
-        return frame.group_by("key").agg(pl.len().cast(pl.Int64).alias(name))
-
-    table = (
-        groups_before.lazy()
-        .rename({"id": "group_id_before", "name": "name_before"})
-        .join(
-            groups_after.lazy().rename({"id": "group_id_after", "name": "name_after"}),
-            on="key",
-            how="full",
-            coalesce=True,
-        )
-        .join(count(members_before, "members_before"), on="key", how="left")
-        .join(count(members_after, "members_after"), on="key", how="left")
-        .join(count(changes_frame.lazy().filter(change="added"), "added"), on="key", how="left")
-        .join(count(changes_frame.lazy().filter(change="removed"), "removed"), on="key", how="left")
-        .with_columns(pl.col("members_before", "members_after", "added", "removed").fill_null(0))
-        .with_columns(unchanged=pl.col("members_before") - pl.col("removed"))
-        .with_columns(
-            status=pl.when(pl.col("group_id_before").is_null())
-            .then(pl.lit("created"))
-            .when(pl.col("group_id_after").is_null())
-            .then(pl.lit("deleted"))
-            .when(pl.col("name_before").ne_missing(pl.col("name_after")))
-            .then(pl.lit("renamed"))
-            .when((pl.col("added") + pl.col("removed")) > 0)
-            .then(pl.lit("changed"))
-            .otherwise(pl.lit("unchanged"))
-        )
-        .sort("status", pl.coalesce("name_after", "name_before"), "key", nulls_last=True)
-        .collect()
-    )
-    return SnapshotDiff(
-        before=before,
-        after=after,
-        match_on=match_on,
-        groups=table,
-        changes=MemberChanges.validate(changes_frame.select(polars_schema(MemberChanges).names())),
     )
