@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
 from pipeline.sinch import GroupsClient
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
 
 BATCH = 10_000
 GROUPS = f"/xms/v1/{DEFAULT_PLAN_ID}/groups"

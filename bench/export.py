@@ -26,8 +26,8 @@ from pathlib import Path
 import psutil
 from _child import peak_rss_mib, run_side
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
 from pipeline.sinch import GroupsClient
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
 
 BATCH = 10_000
 

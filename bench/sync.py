@@ -55,9 +55,9 @@ import polars as pl
 import psutil
 from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, change_rows, contacts_file, write
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults
-from pipeline.emulator import server as emulator_server
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults
+from sinch_emulator import server as emulator_server
 
 GROUP = "crm-nightly"
 MEMORY_LIMIT_MIB = 1024

@@ -13,8 +13,7 @@ from typing import Any
 from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
-from pipeline.settings import Target
-from pipeline.sinch import ConfigurationError
+from pipeline.sinch import ConfigurationError, Target
 
 DEFAULT_CREDENTIALS_BLOCK = "sinch-groups-credentials"
 """The `Secret` block the flows look for when a run names none."""

@@ -17,7 +17,7 @@ from prefect.deployments import arun_deployment
 from prefect.runtime import flow_run
 
 from pipeline.errors import PipelineError
-from pipeline.report import GroupReport, SyncReport
+from pipeline.sync.report import GroupReport, SyncReport
 
 CHILD_OVERRIDES: dict[str, Any] = {
     "fan_out_deployment": None,

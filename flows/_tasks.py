@@ -43,11 +43,18 @@ def io_task(name: str, task_run_name: str | None = None) -> Callable[[Any], Any]
         return task(
             name=name,
             task_run_name=task_run_name,
-            retries=2,
-            retry_delay_seconds=exponential_backoff(backoff_factor=5),
-            retry_condition_fn=is_transient,
             cache_policy=NO_CACHE,
             persist_result=False,
+            **io_task_options(),
         )(run)
 
     return decorate
+
+
+def io_task_options() -> dict[str, Any]:
+    """The retry options of every task that talks to Sinch: twice, backing off, transient only."""
+    return {
+        "retries": 2,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=5),
+        "retry_condition_fn": is_transient,
+    }

@@ -1,8 +1,8 @@
 """Prefect flow: export groups to a Parquet snapshot.
 
-select groups -> fetch each group (its own retried task, at most `concurrency` in flight) ->
-stream into the snapshot, in order -> publish (members, then groups) -> report. Every step is a call
-into `pipeline.snapshot`; this module only orders them, owns the HTTP client and retries I/O.
+`pipeline.snapshot.export_snapshot` orders the export (select groups -> fetch each group, at most
+`concurrency` in flight -> stream into the snapshot -> publish); this flow hands it the two I/O
+steps as retried tasks, owns the HTTP client and publishes the summary as an artifact.
 """
 
 # No `from __future__ import annotations` here: a worker loads the flow from its entrypoint, and
@@ -12,17 +12,16 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 from pydantic import Field
 
 from flows._artifacts import publish_markdown
 from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
-from flows._progress import stages
 from flows._tasks import io_task
 from pipeline import snapshot as snapshots
+from pipeline.progress import stages
 from pipeline.sinch import Group, GroupsClient
-from pipeline.snapshot import GroupMembers, ProgressCallback, SnapshotResult
+from pipeline.snapshot import GroupMembers, SnapshotResult
 
 
 @io_task(name="list-groups")
@@ -35,29 +34,6 @@ async def select_groups(
 @io_task(name="export", task_run_name="export-{group.id}")
 async def fetch_group(client: GroupsClient, group: Group) -> GroupMembers:
     return await snapshots.fetch_group(client, group)
-
-
-@task(name="write-snapshot", cache_policy=NO_CACHE, persist_result=False)
-async def write_snapshot(
-    client: GroupsClient,
-    out_dir: Path,
-    groups: list[Group],
-    target: dict[str, str],
-    concurrency: int,
-    progress: ProgressCallback,
-) -> SnapshotResult:
-    """Stream every group into one snapshot; each group is read by its own `fetch_group` task.
-
-    Not retried: a failure discards the staging folder, and a new run makes a new snapshot.
-    """
-    return await snapshots.write_snapshot(
-        out_dir,
-        groups,
-        partial(fetch_group, client),
-        target=target,
-        concurrency=concurrency,
-        progress=progress,
-    )
 
 
 @flow(name="export-groups", persist_result=False)
@@ -89,11 +65,16 @@ async def export_groups(
     target = await resolve_target(target_env_prefix, credentials_block)
     with stages(show_progress) as ui:
         async with GroupsClient.from_target(target) as client:
-            with ui.step("listing groups"):
-                groups = await select_groups(client, group_ids or [], group_names or [])
-            advance = ui.counter("exporting groups", len(groups))
-            result = await write_snapshot(
-                client, Path(out_dir), groups, target.describe(), concurrency, advance
+            result = await snapshots.export_snapshot(
+                client,
+                Path(out_dir),
+                target=target.describe(),
+                group_ids=group_ids or [],
+                group_names=group_names or [],
+                concurrency=concurrency,
+                ui=ui,
+                select=partial(select_groups, client),
+                fetch=partial(fetch_group, client),
             )
     logger = get_run_logger()
     for warning in result.warnings:

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,9 +40,9 @@ from typing import Any, Protocol
 import polars as pl
 
 from pipeline.errors import PipelineError
-from pipeline.sinch import AutoUpdate, Group, GroupsClient, Keyword
-from pipeline.sinch._config import MAX_MEMBERS_PER_REQUEST
-from pipeline.snapshot import Snapshot, oldest_first
+from pipeline.progress import Stages, stages
+from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, AutoUpdate, Group, GroupsClient, Keyword, Target
+from pipeline.snapshot import Snapshot, oldest_first, open_snapshot
 from pipeline.snapshot.schemas import MappingTable, polars_schema
 from pipeline.storage import read_file_metadata, write_parquet_atomic
 
@@ -59,10 +61,12 @@ __all__ = [
     "check_distinct",
     "default_mapping_path",
     "dependency_order",
+    "migrate",
     "migrate_group",
     "plan_migration",
     "plan_steps",
     "require_one_source",
+    "run_migration",
 ]
 
 MAPPING_SCHEMA = polars_schema(MappingTable)
@@ -491,3 +495,94 @@ class MigrationResult:
         ]
         lines += [f"- warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
+
+
+PlanMigration = Callable[
+    [GroupSource, GroupsClient, MappingFile, bool], Awaitable[list[MigrationStep]]
+]
+MigrateGroup = Callable[
+    [MigrationStep, GroupSource, GroupsClient, MappingFile], Awaitable[GroupOutcome]
+]
+
+
+async def _plan(
+    source: GroupSource, client: GroupsClient, mapping: MappingFile, adopt_existing: bool
+) -> list[MigrationStep]:
+    return await plan_migration(source, client, mapping, adopt_existing=adopt_existing)
+
+
+async def run_migration(
+    source: GroupSource,
+    client: GroupsClient,
+    destination: Mapping[str, str],
+    *,
+    mapping: Path | None = None,
+    adopt_existing: bool = False,
+    ui: Stages | None = None,
+    plan: PlanMigration = _plan,
+    migrate: MigrateGroup = migrate_group,
+) -> MigrationResult:
+    """The whole migration, whoever runs it: refuse a plan into itself, open the mapping, plan,
+    then migrate each group in dependency order.
+
+    `destination` is `Target.describe()` of where `client` points. `plan` and `migrate` default
+    to `plan_migration` and `migrate_group`; the Prefect flow passes them as retried tasks.
+    """
+    clock = time.perf_counter()
+    ui = ui or Stages(None)
+    check_distinct(source, destination)
+    mapping_path = mapping or default_mapping_path(source.description, destination)
+    mapping_file = MappingFile.open(
+        mapping_path, source=source.description, destination=destination
+    )
+    with ui.step("planning"):
+        steps = await plan(source, client, mapping_file, adopt_existing)
+    advance = ui.counter("migrating groups", len(steps))
+    outcomes = []
+    for step in steps:
+        outcomes.append(await migrate(step, source, client, mapping_file))
+        advance(1)
+    return MigrationResult(
+        source=source.description,
+        destination=dict(destination),
+        mapping_path=mapping_path,
+        outcomes=outcomes,
+        elapsed_s=round(time.perf_counter() - clock, 3),
+    )
+
+
+async def migrate(
+    *,
+    to_env_prefix: str = "SINCH_",
+    from_env_prefix: str | None = None,
+    from_snapshot: str | None = None,
+    mapping: Path | None = None,
+    adopt_existing: bool = False,
+    show_progress: bool = False,
+    plan: PlanMigration = _plan,
+    migrate: MigrateGroup = migrate_group,
+) -> MigrationResult:
+    """Recreate every source group on the destination of the `{to_env_prefix}*` variables; the
+    source is the plan of the `{from_env_prefix}*` variables or a snapshot (`run_migration`)."""
+    require_one_source(from_env_prefix, from_snapshot)
+    destination = Target.from_env(to_env_prefix)
+    async with AsyncExitStack() as stack:
+        if from_snapshot is not None:
+            source: GroupSource = SnapshotSource(open_snapshot(Path(from_snapshot)))
+        else:
+            assert from_env_prefix is not None
+            origin = Target.from_env(from_env_prefix)
+            origin_client = await stack.enter_async_context(GroupsClient.from_target(origin))
+            source = LiveSource(origin_client, origin.describe())
+        client = await stack.enter_async_context(GroupsClient.from_target(destination))
+        with stages(show_progress) as ui:
+            return await run_migration(
+                source,
+                client,
+                destination.describe(),
+                mapping=mapping,
+                adopt_existing=adopt_existing,
+                ui=ui,
+                plan=plan,
+                migrate=migrate,
+            )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient, RetryPolicy
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 
 FAST_RETRY = RetryPolicy(max_attempts=12, initial=0.001, maximum=0.02, total_timeout=60.0)
 """For the test's own set-up and checks: persistent, without real waiting."""

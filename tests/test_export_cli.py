@@ -14,7 +14,6 @@ from test_snapshots import HOSTILE_NAMES, number, seed_hostile
 from typer.testing import CliRunner
 
 from flows.cli import app
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.snapshot import (
     Layout,
     MatchOn,
@@ -23,6 +22,7 @@ from pipeline.snapshot import (
     list_snapshots,
     partition_name,
 )
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from tests.live import client_for, members_by_name
 
 runner = CliRunner()

@@ -7,10 +7,7 @@ from prefect.states import Failed
 
 from flows._tasks import is_transient
 from flows.sync_groups import sync_groups
-from pipeline.emulator.exceptions import ServiceUnavailableError
-from pipeline.emulator.faults import FaultInjector, Reset
 from pipeline.errors import PipelineError
-from pipeline.plan import RemovalGuardError
 from pipeline.sinch import (
     AuthenticationError,
     BadRequestError,
@@ -21,6 +18,9 @@ from pipeline.sinch import (
     ServerError,
     SinchTransportError,
 )
+from pipeline.sync.plan import RemovalGuardError
+from sinch_emulator.exceptions import ServiceUnavailableError
+from sinch_emulator.faults import FaultInjector, Reset
 from tests.live import members_by_name
 from tests.test_sync_flow import number, write_csv
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.migrate import (
     Action,
     GroupOutcome,
@@ -28,6 +27,7 @@ from pipeline.migrate import (
 )
 from pipeline.sinch import AutoUpdate, GroupsClient, Keyword
 from pipeline.snapshot import export_snapshot, open_snapshot
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 
 SOURCE = {"base_url": "http://127.0.0.1", "service_plan_id": DEFAULT_PLAN_ID}
 DESTINATION = {"base_url": "http://127.0.0.1", "service_plan_id": "secondplan"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.plan import (
+from pipeline.sync.plan import (
     Mode,
     RemovalGuardError,
     check_removal_guard,

@@ -34,12 +34,12 @@ from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 from prefect.utilities.callables import parameter_schema
 
-from flows._partitions import TaskRunnerError
+from flows._steps import TaskRunnerError
 from flows.export_groups import export_groups
 from flows.sync_groups import sync_groups
-from pipeline.emulator import DEFAULT_PLAN_ID, EmulatorConfig, EmulatorServer, Plan
 from pipeline.errors import PipelineError
 from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient
+from sinch_emulator import DEFAULT_PLAN_ID, EmulatorConfig, EmulatorServer, Plan
 from tests.live import members_by_name, seed_group, set_faults
 from tests.test_sync_flow import national, number, write_csv
 
@@ -210,7 +210,7 @@ async def test_sync_tasks_are_coarse_named_and_persist_only_the_report(
     # (Other processes may store results meanwhile: only those naming this test's file count.)
     payloads = [base64.b64decode(path.read_bytes()) for path in stored_results() - before]
     [payload] = [data for data in payloads if str(tmp_path).encode() in data]
-    assert b"pipeline.report" in payload
+    assert b"pipeline.sync.report" in payload
     assert b"polars" not in payload
 
 

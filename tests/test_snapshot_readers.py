@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from pipeline.emulator import EmulatorServer
 from pipeline.migrate import MappingFile, SnapshotSource, migrate_group, plan_migration
 from pipeline.snapshot import Layout, export_snapshot, list_snapshots
+from sinch_emulator import EmulatorServer
 from tests.live import client_for, members_by_name
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,6 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from pipeline.migrate import MappingFile, SnapshotSource, migrate_group, plan_migration
 from pipeline.phones import describe_numbers
 from pipeline.sinch import AutoUpdate, Group, Keyword
@@ -41,6 +40,7 @@ from pipeline.snapshot import (
 from pipeline.snapshot import write as snapshot_write
 from pipeline.snapshot.layout import ORPHAN_AGE
 from pipeline.storage import read_file_metadata
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from tests.live import client_for, members_by_name
 
 TARGET = {"base_url": "http://127.0.0.1", "service_plan_id": DEFAULT_PLAN_ID}

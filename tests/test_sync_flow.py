@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sync_groups import SyncOptionsError, sync_groups
-from pipeline.groups import AmbiguousGroupError, InvalidGroupNameError
-from pipeline.plan import Mode, RemovalGuardError
+from flows.sync_groups import sync_groups
+from pipeline.sync.groups import AmbiguousGroupError, InvalidGroupNameError
+from pipeline.sync.options import SyncOptionsError
+from pipeline.sync.plan import Mode, RemovalGuardError
 from tests.live import members_by_name, memberships, seed_group
 
 

@@ -1,23 +1,27 @@
-"""What every command shares: the target (real Sinch or the embedded emulator) and error reporting."""
+"""What every command shares: the target (real Sinch or the embedded emulator) and error reporting.
+
+Imports of the library, the emulator and Prefect happen inside the functions that need them: this
+module is loaded for every command, `--help` included, which must stay fast.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from flows._credentials import resolve_target
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Plan
 from pipeline.errors import PipelineError
-from pipeline.settings import Target
-from pipeline.sinch import ConfigurationError, SinchError
+
+if TYPE_CHECKING:
+    from pipeline.sinch import Target
 
 EnvPrefix = Annotated[
     str,
@@ -25,6 +29,14 @@ EnvPrefix = Annotated[
 ]
 """The `--env-prefix` option every command that talks to Sinch shares."""
 ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+UsePrefect = Annotated[
+    bool,
+    typer.Option(
+        "--prefect",
+        help="Run as a Prefect flow run (the default when PREFECT_API_URL is set); without a "
+        "reachable Prefect API this is an error, never a temporary server.",
+    ),
+]
 """The `--progress/--no-progress` option of the long-running commands."""
 CredentialsBlock = Annotated[
     str | None,
@@ -83,7 +95,21 @@ def target_session(
     the block or the environment; so for the embedded emulator the demo credentials are put in the
     environment for the run.
     """
-    target = asyncio.run(resolve_target(env_prefix, credentials_block))
+    from pipeline.sinch import ConfigurationError, Target
+    from sinch_emulator import (
+        DEFAULT_PLAN_ID,
+        DEFAULT_TOKEN,
+        EmulatorConfig,
+        EmulatorServer,
+        Plan,
+    )
+
+    if credentials_block is None:
+        target = Target.from_env(env_prefix)
+    else:
+        from flows._credentials import resolve_target
+
+        target = asyncio.run(resolve_target(env_prefix, credentials_block))
     if credentials_block is not None and not target.has_credentials:
         raise ConfigurationError(
             f"no credentials in the Secret block {credentials_block!r} or the environment: "
@@ -127,7 +153,15 @@ def handle_errors() -> Iterator[None]:
     """Turn the library's errors into one readable line and exit status 1, never a traceback."""
     try:
         yield
-    except (PipelineError, SinchError) as exc:
-        raise fail(str(exc)) from None
+    except Exception as exc:
+        if isinstance(exc, PipelineError) or _is_sinch_error(exc):
+            raise fail(str(exc)) from None
+        raise
     except KeyboardInterrupt:
         raise fail("interrupted; run the same command again to converge") from None
+
+
+def _is_sinch_error(exc: Exception) -> bool:
+    """Whether `exc` is the client's `SinchError` (without importing the client to ask)."""
+    client = sys.modules.get("pipeline.sinch")
+    return client is not None and isinstance(exc, client.SinchError)

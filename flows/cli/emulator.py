@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.cli._app import app
 from flows.cli._common import console, fail
-from pipeline.emulator import (
-    DEFAULT_PLAN_ID,
-    DEFAULT_TOKEN,
-    ConfigError,
-    EmulatorConfig,
-    Plan,
-    ProjectKey,
-    load_config_file,
-    load_refuse_numbers,
-    serve,
-)
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
+
+if TYPE_CHECKING:
+    from sinch_emulator import Plan, ProjectKey
 
 EMULATOR_EXAMPLES = f"""
 Examples:
@@ -34,6 +27,8 @@ Examples:
 
 
 def _plan(value: str) -> Plan:
+    from sinch_emulator import Plan
+
     plan_id, sep, token = value.partition(":")
     if not sep:
         raise typer.BadParameter("expected PLAN_ID:TOKEN")
@@ -41,6 +36,8 @@ def _plan(value: str) -> Plan:
 
 
 def _project(value: str) -> ProjectKey:
+    from sinch_emulator import ProjectKey
+
     parts = value.split(":")
     if len(parts) != 3:
         raise typer.BadParameter("expected PROJECT_ID:KEY_ID:KEY_SECRET")
@@ -108,6 +105,14 @@ def emulator(
     ] = None,
 ) -> None:
     """Run the Sinch-compatible Groups API emulator, so any Sinch client works without an account."""
+    from sinch_emulator import (
+        ConfigError,
+        EmulatorConfig,
+        load_config_file,
+        load_refuse_numbers,
+        serve,
+    )
+
     try:
         base = load_config_file(config) if config else EmulatorConfig(db_path=None)
         fault_changes = {

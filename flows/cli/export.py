@@ -1,41 +1,36 @@
 """`sinch-groups export`, `diff` and `migrate`: snapshots of groups, and moving groups elsewhere.
 
-`export` and `migrate` run their Prefect flows against a target; `diff` only reads two local
-snapshots, so it calls the library directly and needs no target.
+`export` and `migrate` run the library in this process (`export_snapshot`, `pipeline.migrate`),
+or their Prefect flows when a Prefect API is configured (or `--prefect`); `diff` only reads two
+snapshots and needs no target. The library is imported inside the commands, so `--help` is quick.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.table import Table
 
 from flows.cli._app import app
 from flows.cli._common import (
     CredentialsBlock,
     EnvPrefix,
     ShowProgress,
+    UsePrefect,
     console,
     handle_errors,
     target_session,
     warning_line,
 )
-from flows.export_groups import export_groups
-from flows.migrate_groups import migrate_groups
-from pipeline.migrate import MigrationResult, require_one_source
-from pipeline.snapshot import (
-    MatchOn,
-    SnapshotDiff,
-    SnapshotResult,
-    diff_snapshots,
-    latest_snapshots,
-    open_snapshot,
-    partition_name,
-)
+from flows.cli._mode import use_prefect
+from pipeline.snapshot.match import MatchOn
+
+if TYPE_CHECKING:
+    from pipeline.migrate import MigrationResult
+    from pipeline.sinch import Target
+    from pipeline.snapshot import SnapshotDiff, SnapshotResult
 
 EXPORT_EXAMPLES = """
 Examples:
@@ -90,24 +85,61 @@ def export(
     credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
+    prefect: UsePrefect = False,
 ) -> None:
     """Snapshot groups and their members to Parquet (groups.parquet + members.parquet)."""
-    with handle_errors(), target_session(env_prefix, credentials_block):
-        result = asyncio.run(
-            export_groups(
-                out_dir=str(out),
-                group_ids=group_id or [],
-                group_names=group or [],
-                concurrency=concurrency,
-                credentials_block=credentials_block,
-                target_env_prefix=env_prefix,
-                show_progress=progress,
-            )
-        )
+    with handle_errors():
+        through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
+        with target_session(env_prefix, credentials_block) as target:
+            if through_prefect:
+                from flows.export_groups import export_groups
+
+                result = asyncio.run(
+                    export_groups(
+                        out_dir=str(out),
+                        group_ids=group_id or [],
+                        group_names=group or [],
+                        concurrency=concurrency,
+                        credentials_block=credentials_block,
+                        target_env_prefix=env_prefix,
+                        show_progress=progress,
+                    )
+                )
+            else:
+                result = asyncio.run(
+                    _export_locally(target, out, group_id or [], group or [], concurrency, progress)
+                )
     _print_export(result)
 
 
+async def _export_locally(
+    target: Target,
+    out: Path,
+    group_ids: list[str],
+    group_names: list[str],
+    concurrency: int,
+    show_progress: bool,
+) -> SnapshotResult:
+    from pipeline.progress import stages
+    from pipeline.sinch import GroupsClient
+    from pipeline.snapshot import export_snapshot
+
+    with stages(show_progress) as ui:
+        async with GroupsClient.from_target(target) as client:
+            return await export_snapshot(
+                client,
+                out,
+                target=target.describe(),
+                group_ids=group_ids,
+                group_names=group_names,
+                concurrency=concurrency,
+                ui=ui,
+            )
+
+
 def _print_export(result: SnapshotResult) -> None:
+    from pipeline.snapshot import partition_name
+
     console.print(
         f"Snapshot {partition_name(result.taken_at)}: {result.groups:,} groups, "
         f"{result.members:,} members in {result.elapsed_s:.1f} s"
@@ -140,6 +172,8 @@ def diff(
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged groups too.")] = False,
 ) -> None:
     """Compare two snapshots: groups created, deleted, renamed; members added and removed."""
+    from pipeline.snapshot import diff_snapshots, latest_snapshots, open_snapshot
+
     with handle_errors():
         if snapshot_b:
             before, after = open_snapshot(snapshot_a), open_snapshot(snapshot_b)
@@ -153,6 +187,9 @@ def diff(
 
 
 def _print_diff(result: SnapshotDiff, show_all: bool) -> None:
+    import polars as pl
+    from rich.table import Table
+
     title = f"{result.before.taken_at:%Y-%m-%d %H:%M:%S} -> {result.after.taken_at:%Y-%m-%d %H:%M:%S} UTC"
     table = Table(title=title, header_style="bold")
     for column in ("group", "id", "status", "before", "after", "added", "removed", "unchanged"):
@@ -202,25 +239,46 @@ def migrate(
         ),
     ] = False,
     progress: ShowProgress = True,
+    prefect: UsePrefect = False,
 ) -> None:
     """Recreate every group (names, members, auto-update, child groups) on another plan or region."""
+    from pipeline.migrate import migrate as migrate_locally
+    from pipeline.migrate import require_one_source
+
     with handle_errors():
         require_one_source(from_env, str(from_snapshot) if from_snapshot else None)
+        through_prefect = use_prefect(prefect=prefect, credentials_block=None)
         with target_session(to_env):
-            result = asyncio.run(
-                migrate_groups(
-                    to_env_prefix=to_env,
-                    from_env_prefix=from_env,
-                    from_snapshot=str(from_snapshot) if from_snapshot else None,
-                    mapping=str(mapping) if mapping else None,
-                    adopt_existing=adopt_existing,
-                    show_progress=progress,
+            if through_prefect:
+                from flows.migrate_groups import migrate_groups
+
+                result = asyncio.run(
+                    migrate_groups(
+                        to_env_prefix=to_env,
+                        from_env_prefix=from_env,
+                        from_snapshot=str(from_snapshot) if from_snapshot else None,
+                        mapping=str(mapping) if mapping else None,
+                        adopt_existing=adopt_existing,
+                        show_progress=progress,
+                    )
                 )
-            )
+            else:
+                result = asyncio.run(
+                    migrate_locally(
+                        to_env_prefix=to_env,
+                        from_env_prefix=from_env,
+                        from_snapshot=str(from_snapshot) if from_snapshot else None,
+                        mapping=mapping,
+                        adopt_existing=adopt_existing,
+                        show_progress=progress,
+                    )
+                )
     _print_migration(result)
 
 
 def _print_migration(result: MigrationResult) -> None:
+    from rich.table import Table
+
     table = Table(title="Mapping (old id -> new id)", header_style="bold")
     for column in ("old id", "name", "action", "new id", "members"):
         table.add_column(column, justify="right" if column == "members" else "left")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from flows.cli._app import app
 from flows.cli._common import console, handle_errors, target_session
-from pipeline.settings import Target
-from pipeline.sinch import Group, GroupsClient
+
+if TYPE_CHECKING:
+    from pipeline.sinch import Group, Target
 
 
 async def _all_groups(target: Target) -> list[Group]:
+    from pipeline.sinch import GroupsClient
+
     async with GroupsClient.from_target(target) as client:
         return [group async for group in client.iter_groups(page_size=100)]
 
@@ -29,6 +31,8 @@ def groups(
     """List every group of the target service plan, newest first."""
     with handle_errors(), target_session(env_prefix) as target:
         found = asyncio.run(_all_groups(target))
+    from rich.table import Table
+
     where = ", ".join(f"{key} {value}" for key, value in target.describe().items() if key != "auth")
     table = Table(title=f"{len(found)} groups ({where})", header_style="bold")
     for column in ("id", "name", "size", "created", "modified", "child groups"):

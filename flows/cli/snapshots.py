@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from flows.cli._app import app
 from flows.cli._common import console, handle_errors
-from pipeline.snapshot import Layout, list_snapshots, partition_name, upgrade_snapshots
 
 snapshots_app = typer.Typer(
     help="List the snapshots of a dataset folder, or move legacy ones into the current layout.",
@@ -25,6 +23,10 @@ Folder = Annotated[Path, typer.Argument(help="The dataset folder (export's --out
 @snapshots_app.command("list", epilog="Example:\n\n  sinch-groups snapshots list snapshots")
 def list_(folder: Folder) -> None:
     """Every snapshot in FOLDER, oldest first: time, layout, groups, members, and its path."""
+    from rich.table import Table
+
+    from pipeline.snapshot import Layout, list_snapshots
+
     with handle_errors():
         found = list_snapshots(folder)
     table = Table(header_style="bold")
@@ -56,6 +58,8 @@ def upgrade(folder: Folder) -> None:
 
     Each file moves with one rename; an interrupted upgrade is finished by running it again.
     """
+    from pipeline.snapshot import partition_name, upgrade_snapshots
+
     with handle_errors():
         moved = upgrade_snapshots(folder)
     for snapshot in moved:

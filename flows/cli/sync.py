@@ -1,4 +1,6 @@
-"""`sinch-groups sync`: the import command; a thin shell around the `sync-groups` flow."""
+"""`sinch-groups sync`: the import command. It builds one `SyncOptions` from its flags and runs
+the engine in this process (`pipeline.sync_groups`), or the `sync-groups` flow when a Prefect API is
+configured (or `--prefect`); the report, rejects, printed tables and exit status are the same."""
 
 from __future__ import annotations
 
@@ -8,19 +10,19 @@ from typing import Annotated
 
 import typer
 
-from flows._partitions import RunnerKind
 from flows.cli._app import app
 from flows.cli._common import (
     CredentialsBlock,
     EnvPrefix,
     ShowProgress,
+    UsePrefect,
     console,
     fail,
     handle_errors,
     target_session,
 )
-from flows.sync_groups import sync_groups
-from pipeline.plan import Mode
+from flows.cli._mode import use_prefect
+from pipeline.sync.options import Mode, RunnerKind, SyncOptions
 
 SYNC_EXAMPLES = """
 Examples:
@@ -101,8 +103,15 @@ def sync(
         ),
     ] = None,
     chunk_size: Annotated[
-        int, typer.Option(min=1, max=10_000, help="Numbers per add/remove array in one request.")
-    ] = 10_000,
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            show_default=False,
+            help="Numbers per add/remove array in one request (default and maximum: 10,000, "
+            "the Groups API's limit).",
+        ),
+    ] = None,
     task_runner: Annotated[
         RunnerKind,
         typer.Option(
@@ -128,36 +137,70 @@ def sync(
     credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
+    prefect: UsePrefect = False,
 ) -> None:
     """Sync a contact file into Sinch groups: load, normalize, validate, plan, apply, verify."""
-    with handle_errors(), target_session(env_prefix, credentials_block):
-        result = asyncio.run(
-            sync_groups(
-                source=source,
-                group=group,
-                group_id=group_id,
-                group_column=group_column,
-                phone_column=phone_column,
-                country_column=country_column,
-                default_region=default_region,
-                mode=mode,
-                dry_run=dry_run,
-                max_remove_fraction=max_remove_fraction,
-                force=force,
-                mobile_only=mobile_only,
-                suppress=[str(path) for path in suppress or []],
-                rejects=str(rejects) if rejects else None,
-                report=str(report) if report else None,
-                chunk_size=chunk_size,
-                task_runner=task_runner,
-                dask_address=dask_address,
-                partition_rows=partition_rows,
-                use_cache=cache,
-                credentials_block=credentials_block,
-                target_env_prefix=env_prefix,
-                show_progress=progress,
-            )
+    with handle_errors():
+        options = SyncOptions(
+            source=source,
+            group=group,
+            group_id=group_id,
+            group_column=group_column,
+            phone_column=phone_column,
+            country_column=country_column,
+            default_region=default_region,
+            mode=mode,
+            dry_run=dry_run,
+            max_remove_fraction=max_remove_fraction,
+            force=force,
+            mobile_only=mobile_only,
+            suppress=tuple(str(path) for path in suppress or []),
+            rejects=str(rejects) if rejects else None,
+            report=str(report) if report else None,
+            chunk_size=chunk_size,
+            partition_rows=partition_rows,
+            use_cache=cache,
         )
+        through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
+        if task_runner != "threads" and not through_prefect:
+            raise fail(
+                "--task-runner dask runs through Prefect: set PREFECT_API_URL or pass --prefect"
+            )
+        with target_session(env_prefix, credentials_block) as target:
+            if through_prefect:
+                from flows.sync_groups import sync_groups
+
+                result = asyncio.run(
+                    sync_groups(
+                        source=source,
+                        group=group,
+                        group_id=group_id,
+                        group_column=group_column,
+                        phone_column=phone_column,
+                        country_column=country_column,
+                        default_region=default_region,
+                        mode=mode,
+                        dry_run=dry_run,
+                        max_remove_fraction=max_remove_fraction,
+                        force=force,
+                        mobile_only=mobile_only,
+                        suppress=list(options.suppress),
+                        rejects=options.rejects,
+                        report=options.report,
+                        chunk_size=options.chunk_size,
+                        task_runner=task_runner,
+                        dask_address=dask_address,
+                        partition_rows=partition_rows,
+                        use_cache=cache,
+                        credentials_block=credentials_block,
+                        target_env_prefix=env_prefix,
+                        show_progress=progress,
+                    )
+                )
+            else:
+                from pipeline.sync import sync_groups as run_locally
+
+                result = asyncio.run(run_locally(options, target, show_progress=progress))
     for note in result.notes:
         console.print(f"Note: {note}")
     console.print(result.rows_table())

@@ -27,6 +27,7 @@ from ._exceptions import (
 from ._models import UNSET, AutoUpdate, Group, GroupPage, Keyword, UnsetType, validate_group_id
 from ._retry import RetryPolicy
 from ._stats import ClientStats
+from ._target import Target
 
 __all__ = [
     "MAX_MEMBERS_PER_REQUEST",
@@ -53,6 +54,7 @@ __all__ = [
     "ServerError",
     "SinchError",
     "SinchTransportError",
+    "Target",
     "UnexpectedResponseError",
     "UnknownGroupError",
     "UnsetType",

@@ -50,7 +50,7 @@ from ._retry import RetryPolicy
 from ._stats import ClientStats
 
 if TYPE_CHECKING:
-    from pipeline.settings import Target
+    from ._target import Target
 
 __all__ = ["ClientOptions", "GroupsClient"]
 
@@ -133,7 +133,7 @@ class GroupsClient:
 
     @classmethod
     def from_target(cls, target: Target, **options: Unpack[ClientOptions]) -> GroupsClient:
-        """A client for a `pipeline.settings.Target` (from the environment or the CLI)."""
+        """A client for a `Target` (from the environment or the CLI)."""
         return cls(
             service_plan_id=target.service_plan_id,
             token=target.api_token,

@@ -122,7 +122,7 @@ def credential_mode(given: Mapping[str, bool], *, env_prefix: str) -> AuthMode |
     `given` maps each of service_plan_id, api_token, project_id, key_id and key_secret to
     whether it has a value. Incomplete or mixed sets raise a ConfigurationError that names the
     environment variables to set, because that is where users keep these values. Shared by
-    the client and `pipeline.settings.Target` so both reject the same things in the same words.
+    the client and `Target` (`_target.py`) so both reject the same things in the same words.
     """
 
     def names(fields: Iterable[str]) -> str:

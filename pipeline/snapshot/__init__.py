@@ -1,38 +1,76 @@
 """Snapshots: live groups -> a Parquet dataset (`write`); find and open them (`layout`); compare
-two (`diff`). `schemas` holds the pandera models of every file written here."""
+two (`diff`). `schemas` holds the pandera models of every file written here. Names are imported
+from their module on first use (`pipeline._lazy`)."""
 
 from __future__ import annotations
 
-from pipeline.snapshot.diff import MatchOn, SnapshotDiff, diff_snapshots
-from pipeline.snapshot.layout import (
-    GROUPS_FILE,
-    MEMBERS_FILE,
-    SNAPSHOT_KEY,
-    Layout,
-    Snapshot,
-    SnapshotError,
-    latest_snapshots,
-    list_snapshots,
-    open_snapshot,
-    partition_name,
-    upgrade_snapshots,
-)
-from pipeline.snapshot.write import (
-    ENRICH_BATCH,
-    METADATA_KEYS,
-    FetchGroup,
-    GroupMembers,
-    ProgressCallback,
-    SizeMismatch,
-    SnapshotResult,
-    export_snapshot,
-    fetch_group,
-    members_frames,
-    oldest_first,
-    select_groups,
-    write_snapshot,
-)
+from typing import TYPE_CHECKING
 
+from pipeline._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from pipeline.snapshot.diff import MatchOn, SnapshotDiff, diff_snapshots
+    from pipeline.snapshot.layout import (
+        GROUPS_FILE,
+        MEMBERS_FILE,
+        SNAPSHOT_KEY,
+        Layout,
+        Snapshot,
+        SnapshotError,
+        latest_snapshots,
+        list_snapshots,
+        open_snapshot,
+        partition_name,
+        upgrade_snapshots,
+    )
+    from pipeline.snapshot.write import (
+        ENRICH_BATCH,
+        METADATA_KEYS,
+        FetchGroup,
+        GroupMembers,
+        ProgressCallback,
+        SizeMismatch,
+        SnapshotResult,
+        export_snapshot,
+        fetch_group,
+        members_frames,
+        oldest_first,
+        select_groups,
+        write_snapshot,
+    )
+
+_DIFF = "pipeline.snapshot.diff"
+_LAYOUT = "pipeline.snapshot.layout"
+_WRITE = "pipeline.snapshot.write"
+_EXPORTS = {
+    "ENRICH_BATCH": _WRITE,
+    "GROUPS_FILE": _LAYOUT,
+    "MEMBERS_FILE": _LAYOUT,
+    "METADATA_KEYS": _WRITE,
+    "SNAPSHOT_KEY": _LAYOUT,
+    "FetchGroup": _WRITE,
+    "GroupMembers": _WRITE,
+    "Layout": _LAYOUT,
+    "MatchOn": "pipeline.snapshot.match",
+    "ProgressCallback": _WRITE,
+    "SizeMismatch": _WRITE,
+    "Snapshot": _LAYOUT,
+    "SnapshotDiff": _DIFF,
+    "SnapshotError": _LAYOUT,
+    "SnapshotResult": _WRITE,
+    "diff_snapshots": _DIFF,
+    "export_snapshot": _WRITE,
+    "fetch_group": _WRITE,
+    "latest_snapshots": _LAYOUT,
+    "list_snapshots": _LAYOUT,
+    "members_frames": _WRITE,
+    "oldest_first": _WRITE,
+    "open_snapshot": _LAYOUT,
+    "partition_name": _LAYOUT,
+    "select_groups": _WRITE,
+    "upgrade_snapshots": _LAYOUT,
+    "write_snapshot": _WRITE,
+}
 __all__ = [
     "ENRICH_BATCH",
     "GROUPS_FILE",
@@ -62,3 +100,4 @@ __all__ = [
     "upgrade_snapshots",
     "write_snapshot",
 ]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

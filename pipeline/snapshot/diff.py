@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.snapshot.layout import Snapshot, SnapshotError
+from pipeline.snapshot.match import MatchOn
 from pipeline.snapshot.schemas import MemberChanges, polars_schema
 from pipeline.storage import write_parquet_atomic
 
 __all__ = ["MatchOn", "SnapshotDiff", "diff_snapshots"]
-
-
-class MatchOn(StrEnum):
-    """How groups of two snapshots are paired.
-
-    `id` (default) follows a group through renames: right for two snapshots of one service plan.
-    `name` pairs groups across plans or after a restore, where ids differ; unnamed groups are
-    paired by id (names are at most 20 characters, ids 26, so the two never collide).
-    """
-
-    ID = "id"
-    NAME = "name"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from pipeline.phones import describe_numbers
+from pipeline.progress import Stages
 from pipeline.sinch import Group, GroupsClient, NotFoundError
 from pipeline.snapshot.layout import (
     GROUPS,
@@ -51,6 +52,7 @@ __all__ = [
     "FetchGroup",
     "GroupMembers",
     "ProgressCallback",
+    "SelectGroups",
     "SizeMismatch",
     "SnapshotResult",
     "export_snapshot",
@@ -84,6 +86,8 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of groups just written (always 1), e.g. to advance a progress bar."""
 
 FetchGroup = Callable[[Group], Awaitable["GroupMembers"]]
+SelectGroups = Callable[[Sequence[str], Sequence[str]], Awaitable[list[Group]]]
+"""(group ids, group names) -> the groups to export, oldest first."""
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -423,14 +427,30 @@ async def export_snapshot(
     group_ids: Sequence[str] = (),
     group_names: Sequence[str] = (),
     concurrency: int = 4,
-    progress: ProgressCallback | None = None,
+    ui: Stages | None = None,
+    select: SelectGroups | None = None,
+    fetch: FetchGroup | None = None,
 ) -> SnapshotResult:
-    """Select, fetch and write a snapshot in one call (what the flow does, minus the tasks)."""
-    groups = await select_groups(client, group_ids=group_ids, group_names=group_names)
+    """Select, fetch and write a snapshot in one call: the whole export, whoever runs it.
 
-    async def fetch(group: Group) -> GroupMembers:
+    `select` and `fetch` default to `select_groups` and `fetch_group` on `client`; the Prefect
+    flow passes them as retried tasks. `ui` draws the console progress.
+    """
+    ui = ui or Stages(None)
+
+    async def default_select(group_ids: Sequence[str], group_names: Sequence[str]) -> list[Group]:
+        return await select_groups(client, group_ids=group_ids, group_names=group_names)
+
+    async def default_fetch(group: Group) -> GroupMembers:
         return await fetch_group(client, group)
 
+    with ui.step("listing groups"):
+        groups = await (select or default_select)(group_ids, group_names)
     return await write_snapshot(
-        root, groups, fetch, target=target, concurrency=concurrency, progress=progress
+        root,
+        groups,
+        fetch or default_fetch,
+        target=target,
+        concurrency=concurrency,
+        progress=ui.counter("exporting groups", len(groups)),
     )

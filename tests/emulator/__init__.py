@@ -1,1 +1,1 @@
-"""Tests of the Sinch Groups emulator (pipeline.emulator)."""
+"""Tests of the Sinch Groups emulator (sinch_emulator)."""

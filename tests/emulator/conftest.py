@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from pipeline.emulator import EmulatorConfig, create_app
+from sinch_emulator import EmulatorConfig, create_app
 
 from .helpers import ClientFactory, FakeClock
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.emulator import DEFAULT_PLAN_ID
+from sinch_emulator import DEFAULT_PLAN_ID
 
 GROUPS = f"/xms/v1/{DEFAULT_PLAN_ID}/groups"
 """The demo plan's groups collection."""

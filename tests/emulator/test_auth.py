@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from pipeline.emulator import (
+from sinch_emulator import (
     DEFAULT_PLAN_ID,
     DEFAULT_PROJECT,
     DEFAULT_TOKEN,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.emulator import (
+from sinch_emulator import (
     DEFAULT_PROJECT,
     ConfigError,
     EmulatorConfig,

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from pipeline.emulator import DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults, create_app
-from pipeline.emulator.faults import FaultInjector, Reset
+from sinch_emulator import DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults, create_app
+from sinch_emulator.faults import FaultInjector, Reset
 
 from .helpers import GROUPS, ClientFactory, FakeClock, assert_error, create_group, group_count
 

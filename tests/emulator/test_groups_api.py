@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from pipeline.emulator import DEFAULT_TOKEN
+from sinch_emulator import DEFAULT_TOKEN
 
 from .helpers import (
     GROUPS,

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.emulator.entities import UNSET, GroupChanges, GroupSpec
-from pipeline.emulator.exceptions import (
+from sinch_emulator.entities import UNSET, GroupChanges, GroupSpec
+from sinch_emulator.exceptions import (
     ConstraintViolationError,
     InvalidMsisdnError,
     NotFoundError,
     UnknownGroupError,
 )
-from pipeline.emulator.models import GroupsModel
-from pipeline.emulator.store import Store
+from sinch_emulator.models import GroupsModel
+from sinch_emulator.store import Store
 
 from .helpers import FakeClock
 

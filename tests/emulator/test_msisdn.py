@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pipeline.emulator.exceptions import InvalidMsisdnError
-from pipeline.emulator.msisdn import normalize_msisdn, normalize_msisdns
+from sinch_emulator.exceptions import InvalidMsisdnError
+from sinch_emulator.msisdn import normalize_msisdn, normalize_msisdns
 
 from .helpers import GROUPS, assert_error, create_group, members_of
 

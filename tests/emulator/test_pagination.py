@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from pipeline.emulator import DEFAULT_TOKEN
+from sinch_emulator import DEFAULT_TOKEN
 
 from .helpers import GROUPS, ClientFactory, assert_error, create_group
 

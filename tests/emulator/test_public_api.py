@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pipeline.emulator as emulator
+import sinch_emulator as emulator
 
 PACKAGE = Path(emulator.__file__).parent
 
@@ -54,7 +54,7 @@ def test_emulator_imports_nothing_from_the_rest_of_pipeline_nor_prefect() -> Non
             assert not module.startswith(".."), f"{path.name} reaches outside: {module}"
             assert module.split(".")[0] not in {"prefect", "flows", "tests"}, path.name
             if module.startswith("pipeline"):
-                assert module.startswith("pipeline.emulator"), f"{path.name} imports {module}"
+                assert module.startswith("sinch_emulator"), f"{path.name} imports {module}"
 
 
 def test_models_have_no_http_in_them() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.emulator import (
+from sinch_emulator import (
     DEFAULT_PLAN_ID,
     DEFAULT_PROJECT,
     DEFAULT_TOKEN,
@@ -21,7 +21,7 @@ from pipeline.emulator import (
     EmulatorServer,
     Faults,
 )
-from pipeline.emulator.server import _bind, banner
+from sinch_emulator.server import _bind, banner
 
 from .helpers import GROUPS
 
@@ -119,7 +119,7 @@ def test_listening_socket_lets_asyncio_disable_nagle() -> None:
 
 def test_serve_prints_how_to_connect_then_serves() -> None:
     """`serve` in its own process, as the CLI runs it; stopped with SIGTERM like Ctrl-C."""
-    code = "from pipeline.emulator import EmulatorConfig, serve; serve(EmulatorConfig(), port=0)"
+    code = "from sinch_emulator import EmulatorConfig, serve; serve(EmulatorConfig(), port=0)"
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

@@ -10,7 +10,7 @@ import pytest
 from sinch import SinchClient
 from sinch.domains.sms.api.v1.exceptions import SmsException
 
-from pipeline.emulator import (
+from sinch_emulator import (
     DEFAULT_PLAN_ID,
     DEFAULT_PROJECT,
     DEFAULT_TOKEN,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.emulator.exceptions import EmulatorError
-from pipeline.emulator.faults import FaultInjector, Reset
+from sinch_emulator.exceptions import EmulatorError
+from sinch_emulator.faults import FaultInjector, Reset
 
 from .helpers import FaultLog, Traffic
 
@@ -65,7 +65,7 @@ def pytest_generate_tests(metafunc: Any) -> None:
 def traffic(monkeypatch: pytest.MonkeyPatch) -> list[Traffic]:
     """Every `EmulatorServer` started in the test serves its app wrapped in `Traffic`; the list
     holds one per server, in start order (set `lose_creates` on it to lose create responses)."""
-    from pipeline.emulator import server as server_module
+    from sinch_emulator import server as server_module
 
     wrapped: list[Traffic] = []
     create_app = server_module.create_app

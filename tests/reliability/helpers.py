@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
-from pipeline.emulator.faults import discard, drop_connection
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
+from sinch_emulator.faults import discard, drop_connection
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,16 +23,16 @@ import polars as pl
 import pytest
 
 from flows.sync_groups import sync_groups
-from pipeline.emulator import (
+from pipeline.errors import PipelineError
+from pipeline.sinch import SinchError
+from pipeline.sync.report import SyncReport
+from sinch_emulator import (
     DEFAULT_PLAN_ID,
     DEFAULT_TOKEN,
     EmulatorConfig,
     EmulatorServer,
     Faults,
 )
-from pipeline.errors import PipelineError
-from pipeline.report import SyncReport
-from pipeline.sinch import SinchError
 from tests.live import members_by_name, memberships, seed_group
 
 from .helpers import (
@@ -161,7 +161,7 @@ def free_port() -> int:
 EMULATOR = """
 import sys
 from pathlib import Path
-from pipeline.emulator import EmulatorConfig, Faults, serve
+from sinch_emulator import EmulatorConfig, Faults, serve
 serve(EmulatorConfig(db_path=Path(sys.argv[1]), faults=Faults(latency_ms=30)), port=int(sys.argv[2]))
 """
 

@@ -16,9 +16,9 @@ import polars as pl
 import pytest
 
 from flows.export_groups import export_groups
-from pipeline.emulator import EmulatorConfig, EmulatorServer
 from pipeline.sinch import RetryPolicy, SinchError
 from pipeline.snapshot import Snapshot, export_snapshot, list_snapshots
+from sinch_emulator import EmulatorConfig, EmulatorServer
 from tests.live import client_for, memberships, set_faults
 
 from .helpers import SOAK_FAULTS as FAULTS

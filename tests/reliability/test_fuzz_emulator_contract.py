@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pipeline.emulator import (
+from pipeline.sinch import Group, GroupPage
+from sinch_emulator import (
     DEFAULT_PLAN_ID,
     DEFAULT_PROJECT,
     DEFAULT_TOKEN,
@@ -29,7 +30,6 @@ from pipeline.emulator import (
     Plan,
     create_app,
 )
-from pipeline.sinch import Group, GroupPage
 
 ORIGIN = "http://emulator.test"
 OTHER_PLAN, OTHER_TOKEN = "secondplan", "second-token"

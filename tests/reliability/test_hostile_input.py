@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from pipeline.emulator import EmulatorServer
+from sinch_emulator import EmulatorServer
 from tests.live import members_by_name, seed_group
 
 from .helpers import TRACEBACK, assert_one_line_error, groups_raw

@@ -23,10 +23,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from pipeline.emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey
-from pipeline.emulator.auth import Authenticator
 from pipeline.sinch import GroupsClient
 from pipeline.snapshot import export_snapshot
+from sinch_emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey
+from sinch_emulator.auth import Authenticator
 from tests.emulator.helpers import BANNER_URL, read_banner
 from tests.live import set_faults
 

@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 
 from flows.sync_groups import sync_groups
-from pipeline.emulator import EmulatorServer
-from pipeline.plan import Mode
+from pipeline.sync.plan import Mode
+from sinch_emulator import EmulatorServer
 from tests.live import members_by_name, seed_group, set_faults
 
 from .helpers import SOAK_FAULTS as FAULTS

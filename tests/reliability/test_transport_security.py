@@ -36,16 +36,6 @@ from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from flows.cli import app
-from pipeline.emulator import (
-    DEFAULT_PLAN_ID,
-    DEFAULT_PROJECT,
-    DEFAULT_TOKEN,
-    EmulatorConfig,
-    EmulatorServer,
-    create_app,
-    serve,
-)
-from pipeline.emulator import auth as emulator_auth
 from pipeline.migrate import default_mapping_path
 from pipeline.sinch import (
     AuthenticationError,
@@ -54,6 +44,16 @@ from pipeline.sinch import (
     RetryPolicy,
     SinchTransportError,
 )
+from sinch_emulator import (
+    DEFAULT_PLAN_ID,
+    DEFAULT_PROJECT,
+    DEFAULT_TOKEN,
+    EmulatorConfig,
+    EmulatorServer,
+    create_app,
+    serve,
+)
+from sinch_emulator import auth as emulator_auth
 
 from .helpers import REPO, FaultLog, assert_one_line_error
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
 from pipeline.sinch import GroupsClient, RetryPolicy
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
 
 # Retries without real waiting (Retry-After still counts), generous enough that injected
 # fault rates of 30-50 % never exhaust the attempts.

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from sinch_helpers import PROJECT, FakeClock, Recorder, asgi_client
 
-from pipeline.emulator import DEFAULT_PROJECT, EmulatorConfig, create_app
 from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient
 from pipeline.sinch._config import resolve_endpoints
+from sinch_emulator import DEFAULT_PROJECT, EmulatorConfig, create_app
 
 TOKEN_PATH = "/oauth2/token"
 

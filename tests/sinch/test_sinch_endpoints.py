@@ -9,8 +9,6 @@ import polars as pl
 import pytest
 from sinch_helpers import ASGI_ORIGIN, Recorder, asgi_client
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
-from pipeline.settings import Target
 from pipeline.sinch import (
     UNSET,
     AutoUpdate,
@@ -21,9 +19,11 @@ from pipeline.sinch import (
     InvalidNumberError,
     Keyword,
     NotFoundError,
+    Target,
     UnexpectedResponseError,
     UnknownGroupError,
 )
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
 
 GROUPS = f"/xms/v1/{DEFAULT_PLAN_ID}/groups"
 ALICE, BOB, CAROL = "+447911123456", "+15551231234", "+15551239876"

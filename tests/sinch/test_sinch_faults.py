@@ -9,7 +9,6 @@ import time
 import pytest
 from sinch_helpers import Recorder, asgi_client, live_client, set_faults
 
-from pipeline.emulator import EmulatorServer
 from pipeline.sinch import (
     CreateOutcomeUnknownError,
     InvalidNumberError,
@@ -18,6 +17,7 @@ from pipeline.sinch import (
     ServerError,
     SinchTransportError,
 )
+from sinch_emulator import EmulatorServer
 
 ALICE, BOB = "+447911123456", "+15551231234"
 

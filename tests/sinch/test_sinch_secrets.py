@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from sinch_helpers import Recorder, asgi_client, live_client, set_faults
 
-from pipeline.emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey, create_app
 from pipeline.sinch import (
     AuthenticationError,
     ConfigurationError,
@@ -19,6 +18,7 @@ from pipeline.sinch import (
     ServerError,
     SinchError,
 )
+from sinch_emulator import EmulatorConfig, EmulatorServer, Plan, ProjectKey, create_app
 
 PLAN_TOKEN = "plan-token-SECRET-4f1c9a"
 WRONG_TOKEN = "wrong-token-SECRET-77ab0e"

@@ -1,4 +1,4 @@
-"""`pipeline.settings.Target`: environment variables under any prefix, checked as it is built."""
+"""`pipeline.sinch.Target`: environment variables under any prefix, checked as it is built."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import httpx
 import pytest
 from sinch_helpers import ASGI_ORIGIN, Recorder, set_faults
 
-from pipeline.emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
-from pipeline.settings import Target
-from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient
+from pipeline.sinch import AuthenticationError, ConfigurationError, GroupsClient, Target
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
 
 VARIABLES = (
     "SERVICE_PLAN_ID",

@@ -16,11 +16,10 @@ from itertools import zip_longest
 
 import polars as pl
 
-from pipeline.plan import GroupPlan, difference, differences, member_of
-from pipeline.sinch import GroupsClient, InvalidNumberError
+from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient, InvalidNumberError
+from pipeline.sync.plan import GroupPlan, difference, differences, member_of
 
 __all__ = [
-    "MAX_NUMBERS_PER_REQUEST",
     "ApiReject",
     "ApplyResult",
     "VerifyResult",
@@ -30,9 +29,6 @@ __all__ = [
     "split_api_rejects",
     "verify_group",
 ]
-
-MAX_NUMBERS_PER_REQUEST = 10_000
-"""Sinch accepts at most this many numbers in each of `add` and `remove` of one request."""
 
 Progress = Callable[[int], None]
 """Called with the number of changes (adds + removes) a request just completed."""
@@ -93,8 +89,8 @@ class _Batch:
 
 def batches(add: pl.Series, remove: pl.Series, chunk_size: int) -> list[_Batch]:
     """Pair the i-th chunk of adds with the i-th chunk of removes: max(adds, removes)/chunk requests."""
-    if not 1 <= chunk_size <= MAX_NUMBERS_PER_REQUEST:
-        raise ValueError(f"chunk_size must be between 1 and {MAX_NUMBERS_PER_REQUEST:,}")
+    if not 1 <= chunk_size <= MAX_MEMBERS_PER_REQUEST:
+        raise ValueError(f"chunk_size must be between 1 and {MAX_MEMBERS_PER_REQUEST:,}")
     add_chunks = [add[i : i + chunk_size].to_list() for i in range(0, add.len(), chunk_size)]
     remove_chunks = [
         remove[i : i + chunk_size].to_list() for i in range(0, remove.len(), chunk_size)
@@ -174,7 +170,7 @@ async def apply_plan(
     client: GroupsClient,
     plan: GroupPlan,
     *,
-    chunk_size: int = MAX_NUMBERS_PER_REQUEST,
+    chunk_size: int = MAX_MEMBERS_PER_REQUEST,
     progress: Progress | None = None,
 ) -> ApplyResult:
     """Send a plan's batches concurrently (the client bounds how many are in flight).

@@ -1,4 +1,4 @@
-"""A console progress display the flows share; silent unless the CLI asks for it."""
+"""A console progress display for long runs (sync, export, migrate); silent unless asked for."""
 
 from __future__ import annotations
 

@@ -12,12 +12,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.rejects import write_rejects
 from pipeline.storage import atomic_path
 
-__all__ = ["GroupReport", "ReportInconsistentError", "SyncReport", "write_json_atomic"]
+__all__ = [
+    "GroupReport",
+    "ReportInconsistentError",
+    "SyncReport",
+    "write_json_atomic",
+    "write_outputs",
+]
 
 
 class ReportInconsistentError(AssertionError):
@@ -178,3 +186,9 @@ def write_json_atomic(text: str, path: Path) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path
+
+
+def write_outputs(report: SyncReport, rejects: pl.DataFrame) -> None:
+    """The rejects file, then the report that names it."""
+    write_rejects(rejects, Path(report.rejects_path))
+    write_json_atomic(report.to_json(), Path(report.report_path))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
 import polars as pl
 
 from pipeline.errors import PipelineError
+from pipeline.sync.options import Mode
 
 __all__ = [
     "GroupPlan",
@@ -32,17 +32,6 @@ __all__ = [
     "plan_group",
     "reject_rows_without_group",
 ]
-
-
-class Mode(StrEnum):
-    """How a file's numbers relate to a group's membership."""
-
-    ADD = "add"
-    """Add what is missing; remove nothing (except suppressed numbers)."""
-    MIRROR = "mirror"
-    """Make the group exactly the file's set (minus suppressed numbers)."""
-    REMOVE = "remove"
-    """Take the listed numbers out (opt-out lists)."""
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from typing import Any
 from pydantic import PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.sinch import ConfigurationError
-from pipeline.sinch._config import (
+from ._config import (
     DEFAULT_ENV_PREFIX,
     DEFAULT_REGION,
     REGIONS,
     AuthMode,
     credential_mode,
 )
+from ._exceptions import ConfigurationError
 
 __all__ = ["Target"]
 

@@ -23,25 +23,47 @@ Layout (after moto): `models` holds the rules and state with no HTTP in it, `sto
 storage, `entities` the value types they share, `responses` the HTTP handlers, `app` the routes
 and `create_app`, `exceptions` Sinch's error codes, `constants` the limits, `msisdn` the number
 rules, `auth` tokens, `faults` misbehaviour, `config` the settings, `server` uvicorn.
-This package imports nothing from the rest of `pipeline`.
+This package imports nothing from `pipeline` (the library it serves), as moto sits beside boto3.
 """
 
 from __future__ import annotations
 
-from .app import create_app
-from .config import (
-    DEFAULT_PLAN_ID,
-    DEFAULT_PROJECT,
-    DEFAULT_TOKEN,
-    ConfigError,
-    EmulatorConfig,
-    Faults,
-    Plan,
-    ProjectKey,
-    load_config_file,
-    load_refuse_numbers,
-)
-from .server import EmulatorServer, serve
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .config import (
+        DEFAULT_PLAN_ID,
+        DEFAULT_PROJECT,
+        DEFAULT_TOKEN,
+        ConfigError,
+        EmulatorConfig,
+        Faults,
+        Plan,
+        ProjectKey,
+        load_config_file,
+        load_refuse_numbers,
+    )
+    from .server import EmulatorServer, serve
+
+# Each name is imported from its module on first use (PEP 562), so that reading a constant (the
+# CLI's help text) does not start up starlette and uvicorn.
+_EXPORTS = {
+    "DEFAULT_PLAN_ID": ".config",
+    "DEFAULT_PROJECT": ".config",
+    "DEFAULT_TOKEN": ".config",
+    "ConfigError": ".config",
+    "EmulatorConfig": ".config",
+    "EmulatorServer": ".server",
+    "Faults": ".config",
+    "Plan": ".config",
+    "ProjectKey": ".config",
+    "create_app": ".app",
+    "load_config_file": ".config",
+    "load_refuse_numbers": ".config",
+    "serve": ".server",
+}
 
 __all__ = [
     "DEFAULT_PLAN_ID",
@@ -58,3 +80,11 @@ __all__ = [
     "load_refuse_numbers",
     "serve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value

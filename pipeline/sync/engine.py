@@ -1,0 +1,339 @@
+"""The sync engine: the step order of a run, whoever runs it.
+
+prepare (load + normalize, or the cache) -> resolve groups -> plan (per group) -> guard ->
+create missing -> apply (per group with changes) -> verify (per changed group) -> report. With
+--group/--group-id the one target is resolved and its membership read (`read`) while the file is
+loaded. Each stage goes through the run's `Steps` (`steps.py`): in-process by default, as Prefect
+tasks from `flows/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline import phones
+from pipeline.progress import stages
+from pipeline.schemas import Rejects
+from pipeline.sinch import GroupsClient, Target
+from pipeline.sync.apply import (
+    ApplyResult,
+    VerifyResult,
+    apply_plan,
+    create_missing_groups,
+    split_api_rejects,
+    verify_group,
+)
+from pipeline.sync.groups import ResolvedGroup, resolve_groups
+from pipeline.sync.options import SyncOptions
+from pipeline.sync.plan import GroupPlan, check_removal_guard, desired_by_group, plan_group
+from pipeline.sync.prepare import Prepared, load_suppressions, prepare
+from pipeline.sync.report import GroupReport, SyncReport, write_outputs
+from pipeline.sync.steps import LocalSteps
+
+__all__ = ["ApplyElsewhere", "default_run_dir", "run_sync", "sync_groups"]
+
+ApplyElsewhere = Callable[[list[GroupPlan], dict[str, GroupReport]], Awaitable[list[str]]]
+"""Applies the planned groups somewhere else (a Prefect deployment per group), fills in their
+reports and returns notes for the report."""
+
+EMPTY = pl.Series("phone_e164", [], dtype=pl.String)
+
+
+def default_run_dir(now: datetime) -> Path:
+    """Where rejects and report go unless told otherwise: ./sinch-groups-runs/<UTC time>/."""
+    return Path("sinch-groups-runs") / now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+async def _members(client: GroupsClient, target: ResolvedGroup) -> pl.Series:
+    if target.group_id is None:  # created by this run
+        return EMPTY
+    return await client.list_members(target.group_id)
+
+
+async def read_target(
+    client: GroupsClient, names: list[str], group_ids: list[str]
+) -> tuple[ResolvedGroup, pl.Series]:
+    """Resolve the one group named by --group/--group-id and read its membership while the file
+    is still being loaded, so the plan starts as soon as the numbers are ready."""
+    (target,) = await resolve_groups(client, names=names, group_ids=group_ids)
+    return target, await _members(client, target)
+
+
+async def plan_for_group(
+    client: GroupsClient,
+    target: ResolvedGroup,
+    desired: pl.Series,
+    suppressed: pl.Series,
+    options: SyncOptions,
+    current: pl.Series | None,
+) -> GroupPlan:
+    """Fetch the live membership (unless it was read ahead: `current`) and diff it: the live
+    group is the truth."""
+    return plan_group(
+        key=target.key,
+        group_id=target.group_id,
+        name=target.name,
+        current=await _members(client, target) if current is None else current,
+        desired=desired,
+        suppressed=suppressed,
+        mode=options.mode,
+    )
+
+
+async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
+    """Stop a read-ahead whose run is failing anyway, and wait until it has."""
+    if read_ahead is not None:
+        read_ahead.cancel()
+        await asyncio.gather(read_ahead, return_exceptions=True)
+
+
+async def _prepare_and_read(
+    options: SyncOptions, client: GroupsClient, steps: LocalSteps
+) -> tuple[Prepared, pl.Series, tuple[ResolvedGroup, pl.Series] | None]:
+    """(prepared input, suppressed numbers, the named group read meanwhile, if any)."""
+    read_ahead = None
+    if options.named is not None:
+        names, ids = options.target_groups([])
+        read_ahead = asyncio.ensure_future(
+            steps.run("read", options.named, read_target, client=client, names=names, group_ids=ids)
+        )
+    try:
+        with steps.step("loading and normalizing"):
+            prepared = await prepare(options, steps)
+            suppressed = EMPTY
+            if options.suppress:
+                suppressed = await steps.run(
+                    "suppressions",
+                    None,
+                    load_suppressions,
+                    paths=list(options.suppress),
+                    default_region=options.default_region,
+                )
+    except BaseException:
+        await _abandon(read_ahead)
+        raise
+    return prepared, suppressed, await read_ahead if read_ahead is not None else None
+
+
+async def _plan(
+    options: SyncOptions,
+    client: GroupsClient,
+    steps: LocalSteps,
+    prepared: Prepared,
+    suppressed: pl.Series,
+    read: tuple[ResolvedGroup, pl.Series] | None,
+) -> list[GroupPlan]:
+    with steps.step("planning"):
+        if read is not None:
+            targets, currents = [read[0]], {read[0].key: read[1]}
+        else:
+            names, ids = options.target_groups(prepared.groups)
+            targets = await steps.run(
+                "resolve-groups",
+                None,
+                resolve_groups,
+                client=client,
+                names=names,
+                group_ids=ids,
+            )
+            currents = {}
+        desired = desired_by_group(prepared.valid, [t.key for t in targets])
+        plans = await asyncio.gather(
+            *(
+                steps.run(
+                    "plan",
+                    t.key,
+                    plan_for_group,
+                    client=client,
+                    target=t,
+                    desired=desired[t.key],
+                    suppressed=suppressed,
+                    options=options,
+                    current=currents.get(t.key),
+                )
+                for t in targets
+            )
+        )
+    return list(plans)
+
+
+async def _apply_all(
+    options: SyncOptions, client: GroupsClient, steps: LocalSteps, plans: list[GroupPlan]
+) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult]]:
+    with steps.step("creating missing groups"):
+        if any(p.creates_group for p in plans):
+            plans = await steps.run(
+                "create-groups", None, create_missing_groups, client=client, plans=plans
+            )
+    total = sum(p.changes for p in plans)
+    async with steps.counter("applying", total) as advance:
+        results = await asyncio.gather(
+            *(
+                steps.run(
+                    "apply",
+                    p.key,
+                    apply_plan,
+                    client=client,
+                    plan=p,
+                    chunk_size=options.chunk_size,
+                    progress=advance,
+                )
+                if p.changes
+                # A group already in the wanted state gets no apply stage: on a nightly re-sync
+                # that is most groups, and a task run costs more than the group costs to check.
+                else _nothing_to_send(p)
+                for p in plans
+            )
+        )
+    with steps.step("verifying"):
+        verified = await asyncio.gather(
+            *(
+                steps.run(
+                    "verify",
+                    p.key,
+                    verify_group,
+                    client=client,
+                    key=p.key,
+                    group_id=p.group_id or "",
+                    expected=r.expected_members(p),
+                )
+                if p.changes
+                else _read_while_planning(p)
+                for p, r in zip(plans, results, strict=True)
+            )
+        )
+    return plans, list(results), list(verified)
+
+
+async def _nothing_to_send(plan: GroupPlan) -> ApplyResult:
+    return ApplyResult(key=plan.key, group_id=plan.group_id or "")
+
+
+async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
+    """A group the plan leaves alone was checked by the plan itself: it read the live membership
+    moments ago and found it equal to the expected set."""
+    return VerifyResult(
+        key=plan.key,
+        group_id=plan.group_id or "",
+        size=plan.current_size,
+        missing=[],
+        unexpected=[],
+    )
+
+
+def _group_report(plan: GroupPlan) -> GroupReport:
+    return GroupReport(
+        key=plan.key,
+        group_id=plan.group_id,
+        name=plan.name,
+        created=plan.creates_group,
+        current=plan.current_size,
+        to_add=plan.add.len(),
+        to_remove=plan.remove.len(),
+        unchanged=plan.unchanged,
+        suppressed_skipped=plan.suppressed_skipped,
+        suppressed_removed=plan.suppressed_removals,
+        final_size=plan.final_size,
+    )
+
+
+def _record_outcome(
+    entry: GroupReport, plan: GroupPlan, result: ApplyResult, check: VerifyResult
+) -> None:
+    entry.group_id = plan.group_id
+    entry.added, entry.removed = result.added, result.removed
+    entry.api_rejected = len(result.api_rejects)
+    entry.final_size, entry.verified = check.size, check.ok
+    entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
+
+
+async def run_sync(
+    options: SyncOptions,
+    client: GroupsClient,
+    steps: LocalSteps | None = None,
+    *,
+    target: Mapping[str, str],
+    apply_elsewhere: ApplyElsewhere | None = None,
+) -> SyncReport:
+    """Make the target groups match the source under `options.mode`; returns the run report and
+    writes it, with the rejected rows, where the options say.
+
+    `target` is `Target.describe()` of where `client` points (it goes into the report; never a
+    secret). `apply_elsewhere` replaces the apply and verify stages (a fan-out to other workers).
+    """
+    steps = steps or LocalSteps()
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    run_dir = default_run_dir(started)
+    rejects_path = Path(options.rejects) if options.rejects else run_dir / "rejects.parquet"
+    report_path = Path(options.report) if options.report else run_dir / "report.json"
+
+    prepared, suppressed, read = await _prepare_and_read(options, client, steps)
+    valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
+    plans = await _plan(options, client, steps, prepared, suppressed, read)
+    check_removal_guard(plans, max_remove_fraction=options.max_remove_fraction, force=options.force)
+    group_reports = {p.key: _group_report(p) for p in plans}
+    notes = list(prepared.notes)
+    if apply_elsewhere is not None and not options.dry_run:
+        notes += await apply_elsewhere(plans, group_reports)
+    elif not options.dry_run:
+        plans, results, verified = await _apply_all(options, client, steps, plans)
+        valid, api_rejects = split_api_rejects(valid, results)
+        if not api_rejects.is_empty():
+            api_rejects = Rejects.validate(api_rejects)
+            all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
+            duplicates = phones.count_duplicates(valid)
+        for plan, result, check in zip(plans, results, verified, strict=True):
+            _record_outcome(group_reports[plan.key], plan, result, check)
+
+    stats = client.stats
+    report = SyncReport(
+        sources=[str(path) for path in prepared.files],
+        mode=str(options.mode),
+        dry_run=options.dry_run,
+        target=dict(target),
+        started_at=started.isoformat(timespec="seconds"),
+        rows_read=prepared.rows,
+        rows_valid=valid.height,
+        rows_rejected=all_rejects.height,
+        duplicates=duplicates,
+        rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),
+        suppression_numbers=suppressed.len(),
+        suppressed=sum(g.suppressed_skipped + g.suppressed_removed for g in group_reports.values()),
+        groups=list(group_reports.values()),
+        requests=stats.requests,
+        retries=stats.retries,
+        duration_s=round(time.perf_counter() - clock, 3),
+        rejects_path=str(rejects_path),
+        report_path=str(report_path),
+        notes=notes,
+    )
+    report.ok = all(g.verified is not False for g in report.groups)
+    report.check()
+    # The files are written while an orchestrator records the run; a failure of either still
+    # fails the run.
+    await asyncio.gather(
+        asyncio.to_thread(write_outputs, report, all_rejects), steps.publish(report, all_rejects)
+    )
+    return report
+
+
+async def sync_groups(
+    options: SyncOptions, target: Target | None = None, *, show_progress: bool = False
+) -> SyncReport:
+    """Run a whole sync in this process against `target` (default: the `SINCH_*` environment):
+    what `sinch-groups sync` does when no Prefect API is configured.
+
+        report = asyncio.run(sync_groups(SyncOptions(source="contacts.csv", group="Newsletter")))
+    """
+    target = target or Target.from_env()
+    with stages(show_progress) as ui:
+        async with GroupsClient.from_target(target) as client:
+            return await run_sync(options, client, LocalSteps(ui), target=target.describe())

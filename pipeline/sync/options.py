@@ -1,0 +1,124 @@
+"""One validated description of a sync: what to read, where it goes, and how.
+
+Nothing here imports polars, Prefect or pandera, so the CLI can build its options (and its `--help`
+can list the modes) without paying for them; the rules a run's options must follow are checked
+once, here, before any file is read or any request is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from pipeline.errors import PipelineError
+
+__all__ = ["Mode", "RunnerKind", "SyncOptions", "SyncOptionsError"]
+
+MIN_PARTITION_ROWS = 1_000
+
+RunnerKind = Literal["threads", "dask"]
+"""Where normalization partitions run: this process's threads, or an existing Dask cluster."""
+
+
+class Mode(StrEnum):
+    """How a file's numbers relate to a group's membership."""
+
+    ADD = "add"
+    """Add what is missing; remove nothing (except suppressed numbers)."""
+    MIRROR = "mirror"
+    """Make the group exactly the file's set (minus suppressed numbers)."""
+    REMOVE = "remove"
+    """Take the listed numbers out (opt-out lists)."""
+
+
+class SyncOptionsError(PipelineError):
+    """The options do not describe one runnable sync."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOptions:
+    """Everything a sync run is told; the field names are the CLI flags' and the flow's
+    parameters' (`--group-id` is `group_id`)."""
+
+    source: str
+    """A CSV or Parquet file, or a glob of several."""
+    group: str | None = None
+    """Target one group by name (created if missing)."""
+    group_id: str | None = None
+    """Target one existing group by id."""
+    group_column: str | None = None
+    """Column naming each row's group; every distinct value is a group."""
+    phone_column: str | None = None
+    country_column: str | None = None
+    default_region: str | None = None
+    mode: Mode = Mode.ADD
+    dry_run: bool = False
+    max_remove_fraction: float = 0.10
+    force: bool = False
+    mobile_only: bool = False
+    suppress: tuple[str, ...] = ()
+    rejects: str | None = None
+    """Where rejected rows go; default `./sinch-groups-runs/<UTC time>/rejects.parquet`."""
+    report: str | None = None
+    """Where the JSON report goes; default `./sinch-groups-runs/<UTC time>/report.json`."""
+    chunk_size: int | None = None
+    """Numbers per add/remove array in one request; default (None) the Groups API's maximum,
+    `pipeline.sinch.MAX_MEMBERS_PER_REQUEST` (10,000)."""
+    only_groups: tuple[str, ...] | None = None
+    """With `group_column`, handle only these groups' rows (what a fan-out child gets)."""
+    partition_rows: int = 500_000
+    use_cache: bool = True
+    fan_out: bool = field(default=False, repr=False)
+    """Whether the groups are applied elsewhere (a Prefect deployment per group)."""
+
+    def __post_init__(self) -> None:
+        targets = (self.group, self.group_id, self.group_column)
+        if sum(option is not None for option in targets) != 1:
+            raise SyncOptionsError(
+                "name the target with exactly one of --group, --group-id or --group-column"
+            )
+        if self.fan_out and self.group_column is None:
+            raise SyncOptionsError("fanning out runs one flow per group: it needs --group-column")
+        if not 0.0 <= self.max_remove_fraction <= 1.0:
+            raise SyncOptionsError("--max-remove-fraction must be between 0 and 1")
+        from pipeline.sinch import MAX_MEMBERS_PER_REQUEST  # httpx: not for `--help`
+
+        if self.chunk_size is None:
+            object.__setattr__(self, "chunk_size", MAX_MEMBERS_PER_REQUEST)
+        elif not 1 <= self.chunk_size <= MAX_MEMBERS_PER_REQUEST:
+            raise SyncOptionsError(
+                f"--chunk-size must be between 1 and {MAX_MEMBERS_PER_REQUEST:,}"
+            )
+        if self.partition_rows < MIN_PARTITION_ROWS:
+            raise SyncOptionsError(f"--partition-rows must be at least {MIN_PARTITION_ROWS:,}")
+        object.__setattr__(self, "mode", Mode(self.mode))
+        object.__setattr__(self, "suppress", tuple(self.suppress))
+        if self.only_groups is not None:
+            object.__setattr__(self, "only_groups", tuple(sorted(self.only_groups)))
+
+    @property
+    def named(self) -> str | None:
+        """The one group of --group/--group-id, known before the file is read."""
+        return self.group if self.group is not None else self.group_id
+
+    def target_groups(self, mentioned: list[str]) -> tuple[list[str], list[str]]:
+        """(names, ids) of the groups this run addresses; a named group is addressed even by an
+        empty file, so that its suppressions (and a mirror's guard) still apply."""
+        if self.group is not None:
+            return [self.group], []
+        if self.group_id is not None:
+            return [], [self.group_id]
+        return mentioned, []
+
+    def normalize_options(self) -> dict[str, object]:
+        """What the normalized result depends on beside the files' bytes (the cache key's part)."""
+        return {
+            "phone_column": self.phone_column,
+            "country_column": self.country_column,
+            "group_column": self.group_column,
+            "fixed_group": self.named,
+            "only_groups": list(self.only_groups) if self.only_groups is not None else None,
+            "default_region": self.default_region,
+            "mobile_only": self.mobile_only,
+        }

@@ -1,0 +1,86 @@
+"""How the engine runs its stages: the one seam between the library and an orchestrator.
+
+`run_sync` never calls a stage directly; it asks its `Steps` to run it by name ("run `plan` for
+group Newsletter with these arguments"). `LocalSteps` calls the function in this process, with a
+console progress display if asked for. The Prefect runner (`flows/_steps.py`) subclasses it and
+wraps each stage as a task named after the stage, retried when the failure can heal, and
+publishes the run's artifacts: one engine, two runners, the same results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pipeline.progress import Stages
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pipeline.sync.report import SyncReport
+
+__all__ = ["IO_STAGES", "Advance", "LocalSteps", "stage_run_name"]
+
+T = TypeVar("T")
+Advance = Callable[[int], None]
+"""Called with how many units of counted work were just done."""
+
+IO_STAGES = frozenset({"read", "resolve-groups", "plan", "create-groups", "apply", "verify"})
+"""The stages that talk to Sinch: the ones an orchestrator may retry on a transient failure.
+Each takes the client as its `client` keyword argument."""
+
+MAX_PARALLEL = 2
+"""Normalization partitions run at once in this process: polars already uses every core on each."""
+
+
+def stage_run_name(stage: str, key: object | None) -> str:
+    """`plan-Newsletter`: the stage, and what this run of it is for (a group, a partition)."""
+    return stage if key is None else f"{stage}-{key}"
+
+
+class LocalSteps:
+    """Runs every stage in this process; draws progress on the console through `ui` (silent by
+    default)."""
+
+    def __init__(self, ui: Stages | None = None) -> None:
+        self.ui = ui or Stages(None)
+
+    async def run(
+        self,
+        stage: str,
+        key: object | None,
+        function: Callable[..., Awaitable[T]] | Callable[..., T],
+        /,
+        **arguments: Any,
+    ) -> T:
+        """Run one stage; a plain function runs in a thread, so the event loop stays free for
+        the other stages in flight (the membership read ahead while the file loads)."""
+        if asyncio.iscoroutinefunction(function):
+            return await function(**arguments)
+        return await asyncio.to_thread(function, **arguments)  # type: ignore[arg-type]
+
+    async def map(
+        self, stage: str, function: Callable[..., T], calls: Sequence[Mapping[str, Any]]
+    ) -> list[T]:
+        """Run `function` once per argument set (normalization partitions), in order."""
+        limit = asyncio.Semaphore(MAX_PARALLEL)
+
+        async def one(arguments: Mapping[str, Any]) -> T:
+            async with limit:
+                return await asyncio.to_thread(function, **arguments)
+
+        return list(await asyncio.gather(*(one(arguments) for arguments in calls)))
+
+    def step(self, description: str) -> AbstractContextManager[None]:
+        """A stage of unknown length (loading, planning): a spinner line."""
+        return self.ui.step(description)
+
+    @asynccontextmanager
+    async def counter(self, description: str, total: int) -> AsyncIterator[Advance]:
+        """Counted work (changes applied): a bar; yields the callback that advances it."""
+        yield self.ui.counter(description, total)
+
+    async def publish(self, report: SyncReport, rejects: pl.DataFrame) -> None:
+        """Where an orchestrator records the finished run; in-process, the files are the record."""

@@ -1,0 +1,179 @@
+"""One engine, two runners: the same command in-process and through Prefect gives the same report,
+the same rejects file row for row, the same printed tables and the same exit status.
+
+Each sync runs twice through the CLI, once with no Prefect API configured (in-process) and once
+with PREFECT_API_URL pointing at the session's Prefect API (a flow run), each against its own
+fresh emulator seeded the same way; the export runs both ways against one emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.cli._mode import LOCAL_NOTE
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
+from tests.live import seed_group, set_faults
+
+pytestmark = pytest.mark.usefixtures("wide_console")
+
+VARYING = {"started_at", "duration_s", "report_path", "rejects_path", "target"}
+"""Report fields that differ between two runs by nature: times, paths, where the emulator is."""
+
+
+def number(i: int) -> str:
+    return f"+4479111{i:05d}"
+
+
+@pytest.fixture
+def fresh_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], EmulatorServer]]:
+    """Starts a new empty emulator on each call and points SINCH_* at it."""
+    servers: list[EmulatorServer] = []
+
+    def start() -> EmulatorServer:
+        server = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0)
+        server.start()
+        servers.append(server)
+        monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+        monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
+        monkeypatch.setenv("SINCH_BASE_URL", server.base_url)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def run(args: list[str], prefect_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Result:
+    if prefect_url is None:
+        monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    else:
+        monkeypatch.setenv("PREFECT_API_URL", prefect_url)
+    return CliRunner().invoke(app, args, terminal_width=250)
+
+
+def comparable_report(path: Path) -> dict[str, object]:
+    report = json.loads(path.read_text())
+    for key in VARYING:
+        report.pop(key)
+    for group in report["groups"]:
+        group.pop("group_id")
+    return report
+
+
+def comparable_output(result: Result, folder: Path) -> str:
+    lines = [line for line in result.output.splitlines() if line != LOCAL_NOTE]
+    return "\n".join(lines).replace(str(folder), "<run>")
+
+
+def write_contacts(path: Path) -> Path:
+    rows = [number(i) for i in range(40)] + ["not a phone", "", number(3), "07911100041"]
+    pl.DataFrame({"phone": rows}, schema={"phone": pl.String}).write_csv(path)
+    return path
+
+
+SCENARIOS = {
+    "add": ["--group", "News", "--default-region", "GB"],
+    "mirror-guard-trips": ["--group", "Seeded", "--mode", "mirror"],
+    "remove": ["--group", "Seeded", "--mode", "remove", "--default-region", "GB"],
+    "suppression": ["--group", "Seeded", "--suppress", "{optout}", "--default-region", "GB"],
+    "refused-number": ["--group", "News", "--chunk-size", "7", "--default-region", "GB"],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_a_sync_gives_the_same_outputs_in_process_and_through_prefect(
+    scenario: str,
+    fresh_emulator: Callable[[], EmulatorServer],
+    prefect_harness: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    source = write_contacts(tmp_path / "contacts.csv")
+    optout = tmp_path / "optout.csv"
+    optout.write_text(f"phone\n{number(1)}\n{number(60)}\n")
+    outcomes = {}
+    for mode, url in (("local", None), ("prefect", prefect_harness)):
+        server = fresh_emulator()
+        asyncio.run(seed_group(server, "Seeded", [number(i) for i in range(30, 90)]))
+        if scenario == "refused-number":
+            set_faults(server, refuse_numbers=[number(5)])
+        folder = tmp_path / mode
+        args = [a.replace("{optout}", str(optout)) for a in SCENARIOS[scenario]]
+        result = run(
+            [
+                "sync",
+                str(source),
+                *args,
+                "--no-progress",
+                "--report",
+                str(folder / "report.json"),
+                "--rejects",
+                str(folder / "rejects.csv"),
+            ],
+            url,
+            monkeypatch,
+        )
+        assert "Traceback" not in result.output
+        assert (LOCAL_NOTE in result.output) == (url is None)
+        written = (folder / "report.json").exists()
+        outcomes[mode] = (
+            result.exit_code,
+            comparable_output(result, folder),
+            comparable_report(folder / "report.json") if written else None,
+            pl.read_csv(folder / "rejects.csv", infer_schema=False) if written else None,
+        )
+    local, prefect = outcomes["local"], outcomes["prefect"]
+    assert local[:3] == prefect[:3]
+    if local[3] is None:
+        assert prefect[3] is None
+    else:
+        assert local[3].equals(prefect[3])
+    expected_exit = 1 if scenario == "mirror-guard-trips" else 0
+    assert local[0] == expected_exit, local[1]
+    if scenario == "refused-number":
+        assert local[2]["rejected_by_reason"]["api_rejected"] == 1
+
+
+def test_an_export_gives_the_same_snapshot_in_process_and_through_prefect(
+    fresh_emulator: Callable[[], EmulatorServer],
+    prefect_harness: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    server = fresh_emulator()
+    asyncio.run(seed_group(server, "one", [number(i) for i in range(25)]))
+    asyncio.run(seed_group(server, "two", [number(i) for i in range(20, 30)]))
+    frames = {}
+    for mode, url in (("local", None), ("prefect", prefect_harness)):
+        result = run(["export", "--out", str(tmp_path / mode), "--no-progress"], url, monkeypatch)
+        assert result.exit_code == 0, result.output
+        assert "Snapshot snapshot_at=" in result.output
+        [members] = (tmp_path / mode / "members").glob("*/members.parquet")
+        [groups] = (tmp_path / mode / "groups").glob("*/groups.parquet")
+        frames[mode] = (pl.read_parquet(members), pl.read_parquet(groups))
+    assert frames["local"][0].equals(frames["prefect"][0])
+    assert frames["local"][1].equals(frames["prefect"][1])
+
+
+def test_prefect_without_an_api_is_one_line_and_no_temporary_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    result = run(["sync", "x.csv", "--group", "g", "--prefect"], None, monkeypatch)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: --prefect needs a Prefect API: set PREFECT_API_URL (for example to a "
+        "`prefect server start` at http://127.0.0.1:4200/api)"
+    )
+    dead = run(["export", "--out", "x", "--prefect"], "http://127.0.0.1:9/api", monkeypatch)
+    assert dead.exit_code == 1
+    assert "Error: the Prefect API at http://127.0.0.1:9/api does not answer" in dead.output
