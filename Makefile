@@ -53,6 +53,7 @@ test-latest: $(UV)
 
 ## bench: every benchmark in bench/ (about 15 minutes on 2 cores; see bench/README.md)
 bench: $(STAMP)
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/normalize.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/export.py

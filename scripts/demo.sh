@@ -11,26 +11,10 @@ for var in SINCH_SERVICE_PLAN_ID SINCH_API_TOKEN SINCH_PROJECT_ID SINCH_KEY_ID S
 done
 export PREFECT_SERVER_ANALYTICS_ENABLED=false COLUMNS="${COLUMNS:-100}"
 
-# No Prefect server to configure: unless PREFECT_API_URL names one, the demo starts a temporary
-# API for the whole run (instead of Prefect's temporary one per command) and stops it at the end.
-# Without a Prefect profile or PREFECT_HOME of the user's, Prefect's state stays in the project
-# folder, not in ~/.prefect.
-if [ -z "${PREFECT_API_URL:-}" ]; then
-  if [ -z "${PREFECT_HOME:-}${PREFECT_PROFILE:-}" ]; then
-    export PREFECT_HOME="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect"
-  fi
-  port=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  log="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect-server.log"
-  mkdir -p "$(dirname "$log")"
-  $BIN/prefect server start --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
-  server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
-  export PREFECT_API_URL="http://127.0.0.1:$port/api"
-  for _ in $(seq 1 120); do
-    $BIN/python -c "import httpx,sys; httpx.get('$PREFECT_API_URL/health').raise_for_status()" 2>/dev/null && break
-    sleep 0.5
-  done
-fi
+# No Prefect server: with no PREFECT_API_URL every command runs in-process (and says so). Set
+# DEMO_PREFECT=1 to finish with one sync recorded as a flow run on a `prefect server start` that
+# the demo starts in the project folder and stops at the end.
+export PREFECT_API_URL=""  # empty: in-process even when a Prefect profile names an API
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
@@ -53,10 +37,27 @@ step $BIN/sinch-groups diff "$first" "$last"
 # A snapshot is a sync input: this is how a backup is restored (a dry run here: nothing changed).
 step $BIN/sinch-groups sync "$last/members.parquet" --group-column group_name --mode mirror --dry-run --no-progress
 
+if [ -n "${DEMO_PREFECT:-}" ]; then
+  export PREFECT_HOME="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect"
+  port=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  log="${SINCH_GROUPS_HOME:-.sinch-groups-demo}/prefect-server.log"
+  $BIN/prefect server start --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
+  export PREFECT_API_URL="http://127.0.0.1:$port/api"
+  for _ in $(seq 1 120); do
+    $BIN/python -c "import httpx; httpx.get('$PREFECT_API_URL/health').raise_for_status()" 2>/dev/null && break
+    sleep 0.5
+  done
+  # The same command, now a flow run with its tasks and artifacts in Prefect.
+  step $BIN/sinch-groups sync $S/contacts_clean.csv --group Newsletter --no-progress
+fi
+
 latest_run=$(ls -d sinch-groups-runs/*/ | sort | tail -n 1)
 echo
 echo "Done. What the runs left:"
 echo "  reports:  sinch-groups-runs/<UTC time>/report.json ($(ls sinch-groups-runs/*/report.json | wc -l) runs; latest ${latest_run}report.json)"
 echo "  rejects:  sinch-groups-runs/<UTC time>/rejects.parquet, and $OUT/crm_rejects.csv for the CRM file"
 echo "  snapshots: $OUT/snapshots/members/ and $OUT/snapshots/groups/ (read each with pl.scan_parquet)"
-echo "  Prefect:  flow runs, task runs and artifacts: PREFECT_HOME=${PREFECT_HOME:-~/.prefect} .venv/bin/prefect server start"
+echo "  Prefect:  every command above ran in-process; to record runs, set PREFECT_API_URL to a"
+echo "            'prefect server start' (or run DEMO_PREFECT=1 make demo), and see 'Scheduled operation' in the README"

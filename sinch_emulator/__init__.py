@@ -34,9 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import create_app
     from .config import (
-        DEFAULT_PLAN_ID,
         DEFAULT_PROJECT,
-        DEFAULT_TOKEN,
         ConfigError,
         EmulatorConfig,
         Faults,
@@ -45,14 +43,15 @@ if TYPE_CHECKING:
         load_config_file,
         load_refuse_numbers,
     )
+    from .constants import DEFAULT_PLAN_ID, DEFAULT_TOKEN
     from .server import EmulatorServer, serve
 
 # Each name is imported from its module on first use (PEP 562), so that reading a constant (the
 # CLI's help text) does not start up starlette and uvicorn.
 _EXPORTS = {
-    "DEFAULT_PLAN_ID": ".config",
+    "DEFAULT_PLAN_ID": ".constants",
     "DEFAULT_PROJECT": ".config",
-    "DEFAULT_TOKEN": ".config",
+    "DEFAULT_TOKEN": ".constants",
     "ConfigError": ".config",
     "EmulatorConfig": ".config",
     "EmulatorServer": ".server",

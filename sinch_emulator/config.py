@@ -37,12 +37,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .constants import DEFAULT_TOKEN_TTL
+from .constants import DEFAULT_PLAN_ID, DEFAULT_TOKEN, DEFAULT_TOKEN_TTL
 from .exceptions import InvalidMsisdnError
 from .msisdn import normalize_msisdn
-
-DEFAULT_PLAN_ID = "sinchgroupsdemo"
-DEFAULT_TOKEN = "demo-token"  # noqa: S105 - the documented demo credential, not a secret
 
 
 class ConfigError(ValueError):

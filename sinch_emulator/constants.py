@@ -34,3 +34,7 @@ MSISDN_MAX_DIGITS = 15
 
 DEFAULT_TOKEN_TTL = 3600
 """Lifetime in seconds of an OAuth2 access token, as Sinch issues them."""
+
+DEFAULT_PLAN_ID = "sinchgroupsdemo"
+"""The demo service plan every emulator serves unless configured otherwise."""
+DEFAULT_TOKEN = "demo-token"  # noqa: S105 - the documented demo credential, not a secret

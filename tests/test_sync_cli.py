@@ -128,7 +128,9 @@ def test_without_credentials_the_embedded_emulator_is_used_and_said_first(
         app, ["sync", "c.csv", "--group", "demo", "--no-progress"], terminal_width=300
     )
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].startswith("Using the embedded Sinch emulator")
+    first, second = result.output.splitlines()[:2]
+    assert first == "Running locally; set PREFECT_API_URL to record runs in Prefect."
+    assert second.startswith("Using the embedded Sinch emulator")
     assert (tmp_path / "home" / "emulator.sqlite3").exists()
     listed = runner.invoke(app, ["groups"], terminal_width=300)
     assert listed.exit_code == 0

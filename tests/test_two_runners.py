@@ -66,6 +66,7 @@ def comparable_report(path: Path) -> dict[str, object]:
         report.pop(key)
     for group in report["groups"]:
         group.pop("group_id")
+        group.pop("read_at")
     return report
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 
-__all__ = ["LOCAL_NOTE", "PrefectUnavailableError", "configured_api_url", "use_prefect"]
+__all__ = [
+    "LOCAL_NOTE",
+    "PrefectUnavailableError",
+    "configured_api_url",
+    "require_api",
+    "use_prefect",
+]
 
 LOCAL_NOTE = "Running locally; set PREFECT_API_URL to record runs in Prefect."
 
@@ -56,16 +62,25 @@ def _check_reachable(url: str) -> None:
         ) from None
 
 
-def use_prefect(*, prefect: bool, credentials_block: str | None) -> bool:
-    """True to run the command's flow; False to run in-process (after saying so)."""
+def require_api(flag: str) -> str:
+    """The configured Prefect API's URL, checked to answer; `flag` is what needs it."""
     url = configured_api_url()
     if url is None:
-        if prefect or credentials_block is not None:
-            flag = "--prefect" if prefect else "--credentials-block"
-            raise PrefectUnavailableError(
-                f"{flag} needs a Prefect API: set PREFECT_API_URL (for example to a "
-                "`prefect server start` at http://127.0.0.1:4200/api)"
-            )
+        raise PrefectUnavailableError(
+            f"{flag} needs a Prefect API: set PREFECT_API_URL (for example to a "
+            "`prefect server start` at http://127.0.0.1:4200/api)"
+        )
+    _check_reachable(url)
+    return url
+
+
+def use_prefect(*, prefect: bool, credentials_block: str | None) -> bool:
+    """True to run the command's flow; False to run in-process (after saying so)."""
+    if prefect or credentials_block is not None:
+        require_api("--prefect" if prefect else "--credentials-block")
+        return True
+    url = configured_api_url()
+    if url is None:
         from flows.cli._common import console
 
         console.print(LOCAL_NOTE, soft_wrap=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from flows.cli._app import app
-from flows.cli._common import console, handle_errors, target_session
+from flows.cli._common import CredentialsBlock, EnvPrefix, console, handle_errors, target_session
+from flows.cli._mode import require_api
 
 if TYPE_CHECKING:
     from pipeline.sinch import Group, Target
@@ -22,15 +21,13 @@ async def _all_groups(target: Target) -> list[Group]:
 
 
 @app.command(epilog="Example:\n\n  sinch-groups groups")
-def groups(
-    env_prefix: Annotated[
-        str,
-        typer.Option(help="Read credentials from <PREFIX>SERVICE_PLAN_ID, <PREFIX>API_TOKEN, ..."),
-    ] = "SINCH_",
-) -> None:
+def groups(credentials_block: CredentialsBlock = None, env_prefix: EnvPrefix = "SINCH_") -> None:
     """List every group of the target service plan, newest first."""
-    with handle_errors(), target_session(env_prefix) as target:
-        found = asyncio.run(_all_groups(target))
+    with handle_errors():
+        if credentials_block is not None:
+            require_api("--credentials-block")
+        with target_session(env_prefix, credentials_block) as target:
+            found = asyncio.run(_all_groups(target))
     from rich.table import Table
 
     where = ", ".join(f"{key} {value}" for key, value in target.describe().items() if key != "auth")

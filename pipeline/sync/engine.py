@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,24 @@ def default_run_dir(now: datetime) -> Path:
     return Path("sinch-groups-runs") / now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
-async def _members(client: GroupsClient, target: ResolvedGroup) -> pl.Series:
+@dataclass(frozen=True)
+class Live:
+    """A group's membership as read, and when: the report says when an unchanged group was read."""
+
+    members: pl.Series
+    read_at: datetime
+
+
+async def _members(client: GroupsClient, target: ResolvedGroup) -> Live:
     if target.group_id is None:  # created by this run
-        return EMPTY
-    return await client.list_members(target.group_id)
+        return Live(EMPTY, datetime.now(UTC))
+    members = await client.list_members(target.group_id)
+    return Live(members, datetime.now(UTC))
 
 
 async def read_target(
     client: GroupsClient, names: list[str], group_ids: list[str]
-) -> tuple[ResolvedGroup, pl.Series]:
+) -> tuple[ResolvedGroup, Live]:
     """Resolve the one group named by --group/--group-id and read its membership while the file
     is still being loaded, so the plan starts as soon as the numbers are ready."""
     (target,) = await resolve_groups(client, names=names, group_ids=group_ids)
@@ -72,19 +82,21 @@ async def plan_for_group(
     desired: pl.Series,
     suppressed: pl.Series,
     options: SyncOptions,
-    current: pl.Series | None,
-) -> GroupPlan:
+    current: Live | None,
+) -> tuple[GroupPlan, datetime]:
     """Fetch the live membership (unless it was read ahead: `current`) and diff it: the live
-    group is the truth."""
-    return plan_group(
+    group is the truth. Returns the plan and when the membership was read."""
+    live = await _members(client, target) if current is None else current
+    plan = plan_group(
         key=target.key,
         group_id=target.group_id,
         name=target.name,
-        current=await _members(client, target) if current is None else current,
+        current=live.members,
         desired=desired,
         suppressed=suppressed,
         mode=options.mode,
     )
+    return plan, live.read_at
 
 
 async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
@@ -96,7 +108,7 @@ async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
 
 async def _prepare_and_read(
     options: SyncOptions, client: GroupsClient, steps: LocalSteps
-) -> tuple[Prepared, pl.Series, tuple[ResolvedGroup, pl.Series] | None]:
+) -> tuple[Prepared, pl.Series, tuple[ResolvedGroup, Live] | None]:
     """(prepared input, suppressed numbers, the named group read meanwhile, if any)."""
     read_ahead = None
     if options.named is not None:
@@ -128,8 +140,8 @@ async def _plan(
     steps: LocalSteps,
     prepared: Prepared,
     suppressed: pl.Series,
-    read: tuple[ResolvedGroup, pl.Series] | None,
-) -> list[GroupPlan]:
+    read: tuple[ResolvedGroup, Live] | None,
+) -> list[tuple[GroupPlan, datetime]]:
     with steps.step("planning"):
         if read is not None:
             targets, currents = [read[0]], {read[0].key: read[1]}
@@ -166,7 +178,7 @@ async def _plan(
 
 async def _apply_all(
     options: SyncOptions, client: GroupsClient, steps: LocalSteps, plans: list[GroupPlan]
-) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult]]:
+) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult | None]]:
     with steps.step("creating missing groups"):
         if any(p.creates_group for p in plans):
             plans = await steps.run(
@@ -205,7 +217,7 @@ async def _apply_all(
                     expected=r.expected_members(p),
                 )
                 if p.changes
-                else _read_while_planning(p)
+                else _left_alone(p)
                 for p, r in zip(plans, results, strict=True)
             )
         )
@@ -216,19 +228,13 @@ async def _nothing_to_send(plan: GroupPlan) -> ApplyResult:
     return ApplyResult(key=plan.key, group_id=plan.group_id or "")
 
 
-async def _read_while_planning(plan: GroupPlan) -> VerifyResult:
-    """A group the plan leaves alone was checked by the plan itself: it read the live membership
-    moments ago and found it equal to the expected set."""
-    return VerifyResult(
-        key=plan.key,
-        group_id=plan.group_id or "",
-        size=plan.current_size,
-        missing=[],
-        unexpected=[],
-    )
+async def _left_alone(plan: GroupPlan) -> VerifyResult | None:
+    """A group the run did not write is not verified: it is reported unchanged, with the time
+    the plan read it (a read before our last write proves nothing about the end state)."""
+    return None
 
 
-def _group_report(plan: GroupPlan) -> GroupReport:
+def _group_report(plan: GroupPlan, read_at: datetime) -> GroupReport:
     return GroupReport(
         key=plan.key,
         group_id=plan.group_id,
@@ -241,17 +247,19 @@ def _group_report(plan: GroupPlan) -> GroupReport:
         suppressed_skipped=plan.suppressed_skipped,
         suppressed_removed=plan.suppressed_removals,
         final_size=plan.final_size,
+        read_at=read_at.isoformat(timespec="milliseconds"),
     )
 
 
 def _record_outcome(
-    entry: GroupReport, plan: GroupPlan, result: ApplyResult, check: VerifyResult
+    entry: GroupReport, plan: GroupPlan, result: ApplyResult, check: VerifyResult | None
 ) -> None:
     entry.group_id = plan.group_id
     entry.added, entry.removed = result.added, result.removed
     entry.api_rejected = len(result.api_rejects)
-    entry.final_size, entry.verified = check.size, check.ok
-    entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
+    if check is not None:  # read after this run's last write to the group
+        entry.final_size, entry.verified = check.size, check.ok
+        entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
 
 
 async def run_sync(
@@ -277,9 +285,10 @@ async def run_sync(
 
     prepared, suppressed, read = await _prepare_and_read(options, client, steps)
     valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
-    plans = await _plan(options, client, steps, prepared, suppressed, read)
+    planned = await _plan(options, client, steps, prepared, suppressed, read)
+    plans = [plan for plan, _ in planned]
     check_removal_guard(plans, max_remove_fraction=options.max_remove_fraction, force=options.force)
-    group_reports = {p.key: _group_report(p) for p in plans}
+    group_reports = {plan.key: _group_report(plan, read_at) for plan, read_at in planned}
     notes = list(prepared.notes)
     if apply_elsewhere is not None and not options.dry_run:
         notes += await apply_elsewhere(plans, group_reports)

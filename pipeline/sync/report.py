@@ -51,8 +51,19 @@ class GroupReport:
     api_rejected: int = 0
     final_size: int | None = None
     verified: bool | None = None
+    """True or False once the group was read after this run's last write to it; None for a
+    group the run did not write (see `status`) and in a dry run."""
+    read_at: str | None = None
+    """When the plan read the live membership (ISO 8601, UTC)."""
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+
+    def status(self, dry_run: bool) -> str:
+        """`yes`/`NO` (read after our last write), `unchanged` (not written, read at `read_at`),
+        or `-` in a dry run."""
+        if self.verified is not None:
+            return "yes" if self.verified else "NO"
+        return "-" if dry_run else "unchanged"
 
 
 @dataclass
@@ -129,7 +140,7 @@ class SyncReport:
                 f"{g.suppressed_skipped + g.suppressed_removed:,}",
                 f"{g.api_rejected:,}",
                 "-" if g.final_size is None else f"{g.final_size:,}",
-                {None: "-", True: "yes", False: "NO"}[g.verified],
+                g.status(self.dry_run),
             )
         return table
 
@@ -147,6 +158,7 @@ class SyncReport:
                 "api_rejected": g.api_rejected,
                 "final_size": g.final_size,
                 "verified": g.verified,
+                "read_at": g.read_at,
             }
             for g in self.groups
         ]
@@ -162,8 +174,8 @@ class SyncReport:
             f"{self.suppressed:,} suppressed. {self.requests:,} requests, {self.retries:,} retries, "
             f"{self.duration_s:.1f} s.",
             "",
-            "| group | id | current | to add | to remove | added | removed | api rejected | final | verified |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| group | id | current | to add | to remove | added | removed | api rejected | final | verified | read at |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         lines += [
             "| " + " | ".join(_markdown_cell(name, value) for name, value in row.items()) + " |"

@@ -81,7 +81,8 @@ async def test_lost_create_responses_never_duplicate_a_group(
         "old": False,
     }
     assert report.retries >= 3
-    assert all(g.verified for g in report.groups)
+    # A group the crashed run finished is left alone by the re-run: unchanged, not "verified".
+    assert all(g.verified is True or (g.verified is None and g.added == 0) for g in report.groups)
 
 
 def wait_for(

@@ -170,7 +170,8 @@ async def test_mirror_sync_of_200k_rows_under_faults_lands_exactly(
         current = set(before.get(name, []))
         assert group.created is (name not in before)
         assert (group.added, group.removed) == (len(expected - current), len(current - expected))
-        assert (group.final_size, group.verified) == (len(expected), True)
+        written = group.added + group.removed > 0
+        assert (group.final_size, group.verified) == (len(expected), True if written else None)
 
     print(
         f"seed {soak_seed}: {summary}; report: requests={report.requests} retries={report.retries}"
