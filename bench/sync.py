@@ -68,6 +68,7 @@ from typing import Any
 import httpx
 import polars as pl
 import psutil
+from _env import user_python
 from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, change_rows, contacts_file, write
 
 from flows.cli._mode import LOCAL_NOTE
@@ -176,15 +177,17 @@ def run_process(command: list[str], env: dict[str, str], log: Path) -> tuple[flo
     return time.perf_counter() - started, usage.ru_maxrss / 1024, process.returncode
 
 
+CLI: list[str] = [sys.executable, "-m", "flows.cli"]
+"""The command the syncs run: a user's install by default (`main` sets it), or `--dev-venv`."""
+
+
 def measure_startup(env: dict[str, str], log: Path, runs: int = 3) -> float:
     """What every sync's wall time holds whatever the file (interpreter start, imports, exit): the
     fastest of a few `sinch-groups sync --help`, since one run on a busy machine can take longer
     than a whole re-sync."""
     fastest = math.inf
     for _ in range(runs):
-        wall, _, status = run_process(
-            [sys.executable, "-m", "flows.cli", "sync", "--help"], env, log
-        )
+        wall, _, status = run_process([*CLI, "sync", "--help"], env, log)
         if status != 0:
             raise SystemExit(log.read_text(errors="replace")[-4000:])
         fastest = min(fastest, wall)
@@ -196,7 +199,7 @@ def sync(
 ) -> dict[str, Any]:
     """One `sinch-groups sync` process and what it did."""
     report_path = work / f"{label}.report.json"
-    command = [sys.executable, "-m", "flows.cli", "sync", str(source), "--group", GROUP]
+    command = [*CLI, "sync", str(source), "--group", GROUP]
     command += ["--country-column", COUNTRY_COLUMN, "--default-region", DEFAULT_REGION]
     command += ["--mode", "mirror", "--no-progress", "--report", str(report_path)]
     command += ["--rejects", str(work / f"{label}.rejects.parquet")]
@@ -297,12 +300,20 @@ def main() -> None:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the SDK baseline")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run the syncs with this interpreter's environment instead of a user's install "
+        "(bench/.data/user-venv, built from uv.lock without the dev tools)",
+    )
     parser.add_argument("--baseline-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_child:  # the measured baseline process
         print(json.dumps(run_baseline(Path(args.baseline_child[0]), args.baseline_child[1])))
         return
 
+    if not args.dev_venv:
+        CLI[:] = [str(user_python(refresh=False).parent / "sinch-groups")]
     source = contacts_file(args.rows, args.seed)
     counter = RequestCounter()
     # The emulator answers in this process; the counter sees every request it answers.
@@ -328,7 +339,7 @@ def main() -> None:
             else:
                 env["PREFECT_API_URL"] = server.url
             print(f"file: {source} ({args.rows:,} rows); changed copy: {args.changed:.0%} of rows")
-            print(f"mode: {args.mode}")
+            print(f"mode: {args.mode}; command: {' '.join(CLI)}")
             startup = measure_startup(env, work / "startup.log")
             runs = [
                 sync("first sync", source, work, env, counter),
@@ -393,7 +404,9 @@ def _report(
     summary = f"unchanged / first: {unchanged['wall_s'] / first['wall_s']:.2f} (wall)"
     if through_prefect:
         summary += f", {unchanged['flow_s'] / first['flow_s']:.2f} (flow)"
-    summary += f"; every group verified: {all(r['verified'] for r in runs)}"
+    written = [r for r in runs if r["added"] or r["removed"]]
+    summary += f"; every written group verified: {all(r['verified'] for r in written)}"
+    summary += f"; unchanged ones reported unchanged: {all(r['verified'] is None for r in runs if r not in written)}"
     if prefect_rss is not None:
         summary += f"; Prefect server (separate, shared): {prefect_rss:,.0f} MiB"
     lines.append(summary)
