@@ -46,7 +46,10 @@ def user_python(refresh: bool) -> Path:
     subprocess.run(
         [*uv, "venv", "-q", str(USER_VENV), "--python", sys.executable], check=True, env=env
     )
-    install = [*uv, "pip", "install", "-q", "--python", str(python)]
+    # Compiled at install time, as pip does: a user's commands never compile a module.
+    install = [*uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(python)]
     subprocess.run([*install, "-r", str(requirements)], check=True, env=env)
     subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True, env=env)
+    packages = [str(ROOT / name) for name in ("pipeline", "flows", "sinch_emulator")]
+    subprocess.run([str(python), "-m", "compileall", "-q", *packages], check=True, env=env)
     return python

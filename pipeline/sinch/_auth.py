@@ -1,4 +1,4 @@
-"""Credentials, applied per request as httpx.Auth flows.
+"""Credentials: which httpx.Auth flow the given ones select, and the flows applying them.
 
 Secrets live only inside pydantic `SecretStr` objects held by these flows: nothing here keeps a
 credential in a plain attribute or a local variable, so it cannot show up in a repr, a log line
@@ -15,9 +15,16 @@ from collections.abc import AsyncGenerator, Generator
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from ._exceptions import APIError, UnexpectedResponseError
+from ._config import credential_mode, no_credentials_message, resolve_endpoints
+from ._exceptions import APIError, ConfigurationError, UnexpectedResponseError
 
-__all__ = ["OAuth2ClientCredentials", "ServicePlanToken", "SinchAuth"]
+__all__ = [
+    "OAuth2ClientCredentials",
+    "ServicePlanToken",
+    "SinchAuth",
+    "as_secret",
+    "authenticate",
+]
 
 # A token is renewed when this share of its lifetime is left (at most _MAX_REFRESH_MARGIN
 # seconds), so a request never leaves with a token that expires on the way.
@@ -123,3 +130,59 @@ def _basic_authorization(key_id: str, key_secret: SecretStr) -> str:
     return "Basic " + base64.b64encode(f"{key_id}:{key_secret.get_secret_value()}".encode()).decode(
         "ascii"
     )
+
+
+def as_secret(value: str | SecretStr | None) -> SecretStr | None:
+    return SecretStr(value) if isinstance(value, str) else value
+
+
+def authenticate(
+    *,
+    service_plan_id: str | None,
+    token: SecretStr | None,
+    project_id: str | None,
+    key_id: str | None,
+    key_secret: SecretStr | None,
+    region: str,
+    base_url: str | None,
+    auth_url: str | None,
+    env_prefix: str,
+) -> tuple[SinchAuth, str]:
+    """The auth flow and API root URL for the given credentials, or a ConfigurationError."""
+    mode = credential_mode(
+        {
+            "service_plan_id": bool(service_plan_id),
+            "api_token": bool(token and token.get_secret_value()),
+            "project_id": bool(project_id),
+            "key_id": bool(key_id),
+            "key_secret": bool(key_secret and key_secret.get_secret_value()),
+        },
+        env_prefix=env_prefix,
+    )
+    if mode is None:
+        raise ConfigurationError(no_credentials_message(env_prefix))
+    oauth = mode == "oauth2"
+    account_id = project_id if oauth else service_plan_id
+    assert account_id is not None  # credential_mode checked that every piece is present
+    endpoints = resolve_endpoints(
+        account_id=account_id, oauth=oauth, region=region, base_url=base_url, auth_url=auth_url
+    )
+    auth: SinchAuth
+    if oauth:
+        assert key_id is not None
+        assert key_secret is not None
+        auth = OAuth2ClientCredentials(
+            key_id=key_id,
+            key_secret=key_secret,
+            token_url=endpoints.auth_url,
+            hint=f"Check {env_prefix}KEY_ID and {env_prefix}KEY_SECRET: they must be an access "
+            f"key of project {account_id} ({env_prefix}PROJECT_ID)",
+        )
+    else:
+        assert token is not None
+        auth = ServicePlanToken(
+            token,
+            hint=f"Check {env_prefix}API_TOKEN and {env_prefix}SERVICE_PLAN_ID: the token must "
+            f"belong to service plan {account_id}",
+        )
+    return auth, endpoints.api_root
