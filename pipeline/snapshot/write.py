@@ -19,7 +19,6 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -43,23 +42,19 @@ from pipeline.snapshot.layout import (
     publish,
     remove_orphans,
 )
+from pipeline.snapshot.result import GroupMembers, SizeMismatch, SnapshotResult
 from pipeline.snapshot.schemas import GroupsSnapshot, MembersSnapshot, polars_schema
+from pipeline.snapshot.select import fetch_group, select_groups
 from pipeline.storage import COMPRESSION, file_metadata, write_parquet_atomic
 
 __all__ = [
     "ENRICH_BATCH",
     "METADATA_KEYS",
     "FetchGroup",
-    "GroupMembers",
     "ProgressCallback",
     "SelectGroups",
-    "SizeMismatch",
-    "SnapshotResult",
     "export_snapshot",
-    "fetch_group",
     "members_frames",
-    "oldest_first",
-    "select_groups",
     "write_snapshot",
 ]
 
@@ -92,111 +87,7 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-@dataclass(frozen=True, slots=True)
-class GroupMembers:
-    """One group as fetched for a snapshot: its metadata and its members (E.164 with `+`)."""
-
-    group: Group
-    members: pl.Series
-
-
-@dataclass(frozen=True, slots=True)
-class SizeMismatch:
-    """A group whose `size` is not the number of members the API listed for it."""
-
-    group_id: str
-    name: str | None
-    size: int
-    members: int
-
-    def __str__(self) -> str:
-        label = f"{self.name!r} ({self.group_id})" if self.name else self.group_id
-        return f"group {label} reports size {self.size:,} but lists {self.members:,} members"
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotResult:
-    """What an export wrote: where, when, how much, and what did not add up."""
-
-    root: Path
-    groups_path: Path
-    members_path: Path
-    taken_at: datetime
-    groups: int
-    members: int
-    size_mismatches: tuple[SizeMismatch, ...] = ()
-    vanished: tuple[str, ...] = ()
-    """Ids of groups deleted between listing and fetching; they are not in the snapshot."""
-    elapsed_s: float = 0.0
-
-    @property
-    def path(self) -> Path:
-        """The folder that names the snapshot (its members partition), as `diff` takes it."""
-        return self.members_path.parent
-
-    @property
-    def warnings(self) -> list[str]:
-        """Everything a reader of the snapshot should know was not clean."""
-        gone = [f"group {group_id} was deleted during the export" for group_id in self.vanished]
-        return [*(str(mismatch) for mismatch in self.size_mismatches), *gone]
-
-    def to_markdown(self) -> str:
-        lines = [
-            f"# Snapshot {self.taken_at:%Y-%m-%d %H:%M:%S} UTC",
-            "",
-            f"- members: `{self.members_path}`",
-            f"- groups: `{self.groups_path}`",
-            f"- group count: {self.groups:,}",
-            f"- member count: {self.members:,}",
-            f"- duration: {self.elapsed_s:.1f} s",
-        ]
-        lines += [f"- warning: {warning}" for warning in self.warnings]
-        return "\n".join(lines)
-
-
 # --- export -------------------------------------------------------------------------------------
-
-
-async def select_groups(
-    client: GroupsClient, *, group_ids: Sequence[str] = (), group_names: Sequence[str] = ()
-) -> list[Group]:
-    """The groups to export, oldest first: all of them, or those named by id or by name.
-
-    A name selects every group that carries it (export only reads, so an ambiguous name is no
-    hazard). Every id and name must exist: a snapshot silently missing a group the user asked
-    for would be mistaken for a complete one.
-    """
-    listed: list[Group] = []
-    if group_names or not group_ids:
-        listed = [group async for group in client.iter_groups(page_size=100)]
-    if not group_ids and not group_names:
-        return sorted(listed, key=oldest_first)
-    wanted = set(group_names)
-    chosen = {g.id: g for g in listed if g.name in wanted}
-    found = {g.name for g in chosen.values()}
-    missing = [repr(name) for name in group_names if name not in found]
-    for group_id in group_ids:
-        try:
-            chosen[group_id] = await client.get_group(group_id)
-        except NotFoundError:
-            missing.append(f"id {group_id}")
-    if missing:
-        raise SnapshotError(
-            f"no such group on this service plan: {', '.join(missing)}; "
-            "`sinch-groups groups` lists the ones that exist"
-        )
-    return sorted(chosen.values(), key=oldest_first)
-
-
-def oldest_first(group: Group) -> tuple[datetime, str]:
-    """Sort key: creation time, then id (the API lists newest first; snapshots go oldest first)."""
-    return group.created_at, group.id
-
-
-async def fetch_group(client: GroupsClient, group: Group) -> GroupMembers:
-    """Re-read a group and list its members (the group may have changed since it was listed)."""
-    members = await client.list_members(group.id)
-    return GroupMembers(await client.get_group(group.id), members)
 
 
 def members_frames(items: Sequence[GroupMembers]) -> list[pl.DataFrame]:
