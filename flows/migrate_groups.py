@@ -55,7 +55,7 @@ async def migrate_groups(
     Credentials come from the environment only (Prefect records parameters). `mapping` defaults
     to `default_mapping_path(...)`; re-running with the same mapping skips what is done.
     """
-    result = await migration.migrate(
+    result = await migration.migrate_groups(
         to_env_prefix=to_env_prefix,
         from_env_prefix=from_env_prefix,
         from_snapshot=from_snapshot,

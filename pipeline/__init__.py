@@ -24,7 +24,7 @@ from pipeline._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pipeline.errors import PipelineError
-    from pipeline.migrate import MigrationResult, migrate, run_migration
+    from pipeline.migrate import MigrationResult, migrate_groups, run_migration
     from pipeline.phones import NormalizeResult, normalize
     from pipeline.sinch import Target
     from pipeline.snapshot import (
@@ -66,7 +66,7 @@ _EXPORTS = {
     "latest_snapshots": "pipeline.snapshot",
     "list_snapshots": "pipeline.snapshot",
     "load_contacts": "pipeline.sources",
-    "migrate": "pipeline.migrate",
+    "migrate_groups": "pipeline.migrate",
     "normalize": "pipeline.phones",
     "open_snapshot": "pipeline.snapshot",
     "run_migration": "pipeline.migrate",
@@ -95,7 +95,7 @@ __all__ = [
     "latest_snapshots",
     "list_snapshots",
     "load_contacts",
-    "migrate",
+    "migrate_groups",
     "normalize",
     "open_snapshot",
     "run_migration",

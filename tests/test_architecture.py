@@ -45,7 +45,7 @@ PUBLIC = [
     "latest_snapshots",
     "list_snapshots",
     "load_contacts",
-    "migrate",
+    "migrate_groups",
     "normalize",
     "open_snapshot",
     "run_migration",
@@ -92,6 +92,9 @@ def test_the_public_face_is_sorted_pinned_and_every_name_resolves() -> None:
     for name in PUBLIC:
         assert getattr(pipeline, name) is not None, name
     assert pipeline.sync_groups.__module__ == "pipeline.sync.engine"
+    # A public name that is also a submodule's would be shadowed by the module once imported.
+    submodules = {path.stem for path in (ROOT / "pipeline").iterdir() if path.stem.isidentifier()}
+    assert set(PUBLIC) & submodules == set()
 
 
 def command_paths() -> list[list[str]]:

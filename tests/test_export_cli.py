@@ -188,3 +188,22 @@ def test_a_legacy_dataset_is_listed_compared_and_upgraded(tmp_path: Path) -> Non
     assert invoke("snapshots", "upgrade", str(dataset)).output.strip() == (
         f"0 snapshot(s) upgraded in {dataset}"
     )
+
+
+def test_a_legacy_snapshot_restores_with_sync(sinch_env: EmulatorServer, tmp_path: Path) -> None:
+    """The 0.1 layout's members.parquet is a sync input as it was: a restore re-creates groups."""
+    [_, newer] = sorted(LEGACY.glob("snapshot_at=*"))
+    restored = invoke(
+        "sync",
+        str(newer / "members.parquet"),
+        "--group-column",
+        "group_name",
+        "--mode",
+        "mirror",
+        "--no-progress",
+    )
+    assert restored.exit_code == 0, restored.output
+    assert asyncio.run(members_by_name(sinch_env)) == {
+        "keep": {"+447911100002", "+447911100005"},
+        "new": {"+12015550123"},
+    }

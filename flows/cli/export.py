@@ -242,7 +242,7 @@ def migrate(
     prefect: UsePrefect = False,
 ) -> None:
     """Recreate every group (names, members, auto-update, child groups) on another plan or region."""
-    from pipeline.migrate import migrate as migrate_locally
+    from pipeline.migrate import migrate_groups as migrate_locally
     from pipeline.migrate import require_one_source
 
     with handle_errors():
