@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import polars as pl
-from prefect import task
+from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.asyncio import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import task_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -25,12 +29,39 @@ from flows._artifacts import ApplyProgress, publish_markdown, publish_table, rej
 from flows._tasks import io_task_options
 from pipeline.errors import PipelineError
 from pipeline.progress import Stages
+from pipeline.sync.lock import GroupLockedError
 from pipeline.sync.options import RunnerKind
 from pipeline.sync.report import SyncReport
 from pipeline.sync.steps import IO_STAGES, Advance, LocalSteps, stage_run_name
 
 T = TypeVar("T")
 DASK_ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+LEASE_S = 60.0
+"""Seconds a group's concurrency slot outlives a flow run that stopped renewing it (killed)."""
+
+
+def limit_name(plan: str, key: str) -> str:
+    """`sinch-groups:<plan>:<id or name>`, in the characters a limit name may hold."""
+    return re.sub(r"[^A-Za-z0-9_:.-]+", "_", f"sinch-groups:{plan}:{key}")[:120]
+
+
+async def _ensure_limits(names: Sequence[str]) -> None:
+    """Create the limits a run needs (1 slot each) unless they exist; strict mode needs them."""
+    logger = get_run_logger()
+    async with get_client() as client:
+        for name in names:
+            try:
+                await client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                try:
+                    await client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=name, limit=1)
+                    )
+                except ObjectAlreadyExists:  # another run created it meanwhile
+                    continue
+                logger.info("created the concurrency limit %s (1 slot: one writer per group)", name)
 
 
 class TaskRunnerError(PipelineError):
@@ -115,6 +146,30 @@ class PrefectSteps(LocalSteps):
         progress = await ApplyProgress.start("sync-progress", total, console)
         yield progress.advance
         await progress.finish()
+
+    @asynccontextmanager
+    async def hold(self, plan: str, keys: Sequence[str], wait_s: float) -> AsyncIterator[None]:
+        """One Prefect global concurrency limit of 1 per group, in strict mode and with a lease:
+        flow runs on any worker serialize on it, and a killed run's slot comes back when its lease
+        (`LEASE_S`, renewed while the run lives) runs out. Missing limits are created, and said."""
+        names = [limit_name(plan, key) for key in sorted(set(keys))]
+        await _ensure_limits(names)
+        try:
+            async with concurrency(
+                names,
+                occupy=1,
+                timeout_seconds=max(wait_s, 0.001),
+                strict=True,
+                lease_duration=LEASE_S,
+            ):
+                yield
+        except TimeoutError:
+            waited = f"waited {wait_s:g} s" if wait_s > 0 else "--lock-timeout 0"
+            raise GroupLockedError(
+                f"a group of this run is being written by another flow run (concurrency limit "
+                f"{', '.join(names)}; {waited}); run again when it is done, or wait longer "
+                "with --lock-timeout"
+            ) from None
 
     async def publish(self, report: SyncReport, rejects: pl.DataFrame) -> None:
         """The run's artifacts: the report page, a table per group, and examples of each reject

@@ -21,6 +21,7 @@ from flows._steps import PrefectSteps
 from pipeline.progress import stages
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient
 from pipeline.sync.engine import run_sync
+from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 from pipeline.sync.options import Mode, RunnerKind, SyncOptions
 from pipeline.sync.plan import GroupPlan
 from pipeline.sync.report import GroupReport, SyncReport
@@ -28,6 +29,7 @@ from pipeline.sync.report import GroupReport, SyncReport
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ChunkSize = Annotated[int, Field(ge=1, le=MAX_MEMBERS_PER_REQUEST)]
 PartitionRows = Annotated[int, Field(ge=1_000)]
+LockTimeout = Annotated[float, Field(ge=0.0)]
 
 
 @flow(name="sync-groups", persist_result=True)
@@ -53,6 +55,7 @@ async def sync_groups(
     dask_address: str | None = None,
     partition_rows: PartitionRows = 500_000,
     use_cache: bool = True,
+    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
     fan_out_deployment: str | None = None,
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
@@ -88,6 +91,8 @@ async def sync_groups(
         partition_rows: Rows per normalization task.
         use_cache: Reuse the normalized result of files whose bytes (and these options) are
             unchanged since a previous run ($SINCH_GROUPS_CACHE; "off" there disables it too).
+        lock_timeout: Seconds to wait while another flow run writes one of the groups (a
+            global concurrency limit per group); 0 fails at once.
         fan_out_deployment: "flow/deployment" to run one flow run per group on, so several
             workers share a large sync; the guard is still checked for every group first.
         credentials_block: Prefect Secret block holding the credentials; it wins over the
@@ -115,6 +120,7 @@ async def sync_groups(
         only_groups=tuple(only_groups) if only_groups is not None else None,
         partition_rows=partition_rows,
         use_cache=use_cache,
+        lock_timeout=lock_timeout,
         fan_out=fan_out_deployment is not None,
     )
     target = await resolve_target(target_env_prefix, credentials_block)

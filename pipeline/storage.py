@@ -14,23 +14,37 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-
-import polars as pl
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = [
     "COMPRESSION",
+    "HOME_ENV",
     "METADATA_PREFIX",
     "atomic_path",
     "file_metadata",
+    "home_dir",
     "read_file_metadata",
     "write_parquet_atomic",
 ]
 
 COMPRESSION = "zstd"
 METADATA_PREFIX = "sinch_groups."
+HOME_ENV = "SINCH_GROUPS_HOME"
+
+
+def home_dir() -> Path:
+    """The tool's own folder (the embedded emulator's state, the group locks): `$SINCH_GROUPS_HOME`,
+    else `$XDG_DATA_HOME/sinch-groups`, else ~/.local/share/sinch-groups."""
+    configured = os.environ.get(HOME_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "sinch-groups"
 
 
 @contextmanager
@@ -67,6 +81,8 @@ def write_parquet_atomic(
     frame: pl.DataFrame, path: Path, metadata: Mapping[str, object], *, kind: str
 ) -> Path:
     """Write `frame` to `path` with `sinch_groups.*` metadata, replacing any old file in one step."""
+    import pyarrow.parquet as pq  # not for the commands that only need `home_dir`
+
     table = frame.to_arrow()
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), **file_metadata(kind, metadata)}
@@ -78,6 +94,8 @@ def write_parquet_atomic(
 
 def read_file_metadata(path: Path) -> dict[str, str]:
     """The `sinch_groups.*` key-value metadata of a Parquet file, without the prefix."""
+    import pyarrow.parquet as pq
+
     raw = pq.read_metadata(path).metadata or {}
     prefix = METADATA_PREFIX.encode()
     return {

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from pipeline.errors import PipelineError
+from pipeline.storage import home_dir
 
 if TYPE_CHECKING:
     from pipeline.sinch import Target
@@ -51,17 +52,6 @@ CredentialsBlock = Annotated[
 # group named "[/]" must print as written, not crash the command.
 console = Console(highlight=False, markup=False)
 err_console = Console(stderr=True, highlight=False, markup=False)
-
-HOME_ENV = "SINCH_GROUPS_HOME"
-
-
-def home_dir() -> Path:
-    """Where the embedded emulator keeps its state: `$SINCH_GROUPS_HOME`, else ~/.local/share/sinch-groups."""
-    configured = os.environ.get(HOME_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "sinch-groups"
 
 
 def embedded_db_path() -> Path:
@@ -142,10 +132,10 @@ def warning_line(message: str) -> Text:
     return Text.assemble(("Warning:", "yellow"), " ", message)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print `Error: ...` on stderr and return the exit to raise (exit status 1)."""
+def fail(message: str, status: int = 1) -> typer.Exit:
+    """Print `Error: ...` on stderr and return the exit to raise (exit status 1 unless told)."""
     err_console.print(Text.assemble(("Error:", "bold red"), " ", message), soft_wrap=True)
-    return typer.Exit(1)
+    return typer.Exit(status)
 
 
 @contextmanager

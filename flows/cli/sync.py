@@ -20,9 +20,14 @@ from flows.cli._common import (
     fail,
     handle_errors,
     target_session,
+    warning_line,
 )
 from flows.cli._mode import use_prefect
+from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 from pipeline.sync.options import Mode, RunnerKind, SyncOptions
+
+CHANGED_ELSEWHERE = 3
+"""Exit status of a sync whose groups another writer changed while it ran (see the README)."""
 
 SYNC_EXAMPLES = """
 Examples:
@@ -134,6 +139,14 @@ def sync(
             "default $SINCH_GROUPS_HOME/cache or ~/.cache/sinch-groups)."
         ),
     ] = True,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to wait while another run writes one of the groups (0: fail at once); "
+            "then exit 1 naming the run that holds it.",
+        ),
+    ] = DEFAULT_LOCK_TIMEOUT,
     credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
@@ -160,6 +173,7 @@ def sync(
             chunk_size=chunk_size,
             partition_rows=partition_rows,
             use_cache=cache,
+            lock_timeout=lock_timeout,
         )
         through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
         if task_runner != "threads" and not through_prefect:
@@ -192,6 +206,7 @@ def sync(
                         dask_address=dask_address,
                         partition_rows=partition_rows,
                         use_cache=cache,
+                        lock_timeout=lock_timeout,
                         credentials_block=credentials_block,
                         target_env_prefix=env_prefix,
                         show_progress=progress,
@@ -207,5 +222,14 @@ def sync(
     console.print(result.groups_table())
     console.print(f"Report: {result.report_path}", soft_wrap=True)
     console.print(f"Rejects: {result.rejects_path}", soft_wrap=True)
+    changed = [(g.key, g.interference()) for g in result.groups if g.interference()]
+    for key, what in changed:
+        console.print(warning_line(f"group {key!r} was {what}"), soft_wrap=True)
+    if changed:
+        raise fail(
+            f"{len(changed)} group(s) changed by another writer during the run; the report lists "
+            "the numbers. Run again to converge, once the other writer is done",
+            status=CHANGED_ELSEWHERE,
+        )
     if not result.ok:
         raise fail("the live membership differs from the plan after applying; see the report")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from pipeline.sync.apply import (
     verify_group,
 )
 from pipeline.sync.groups import ResolvedGroup, resolve_groups
+from pipeline.sync.lock import group_lock_keys
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.plan import GroupPlan, check_removal_guard, desired_by_group, plan_group
 from pipeline.sync.prepare import Prepared, load_suppressions, prepare
@@ -67,13 +69,10 @@ async def _members(client: GroupsClient, target: ResolvedGroup) -> Live:
     return Live(members, datetime.now(UTC))
 
 
-async def read_target(
-    client: GroupsClient, names: list[str], group_ids: list[str]
-) -> tuple[ResolvedGroup, Live]:
-    """Resolve the one group named by --group/--group-id and read its membership while the file
-    is still being loaded, so the plan starts as soon as the numbers are ready."""
-    (target,) = await resolve_groups(client, names=names, group_ids=group_ids)
-    return target, await _members(client, target)
+async def read_members(client: GroupsClient, target: ResolvedGroup) -> Live:
+    """The membership of the one group named by --group/--group-id, read while the file is still
+    being loaded (once the group is locked), so the plan starts as soon as the numbers are ready."""
+    return await _members(client, target)
 
 
 async def plan_for_group(
@@ -106,15 +105,25 @@ async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
         await asyncio.gather(read_ahead, return_exceptions=True)
 
 
+Lock = Callable[[list[ResolvedGroup]], Awaitable[None]]
+"""Takes the write lock of these groups, held until the run's outputs are written."""
+
+
 async def _prepare_and_read(
-    options: SyncOptions, client: GroupsClient, steps: LocalSteps
+    options: SyncOptions, client: GroupsClient, steps: LocalSteps, lock: Lock
 ) -> tuple[Prepared, pl.Series, tuple[ResolvedGroup, Live] | None]:
     """(prepared input, suppressed numbers, the named group read meanwhile, if any)."""
-    read_ahead = None
+    read_ahead, target = None, None
     if options.named is not None:
+        # Resolved and locked here, in the run's own task (a Prefect concurrency slot is held by
+        # the task that took it); only the membership read runs beside the loading.
         names, ids = options.target_groups([])
+        (target,) = await steps.run(
+            "resolve-groups", None, resolve_groups, client=client, names=names, group_ids=ids
+        )
+        await lock([target])
         read_ahead = asyncio.ensure_future(
-            steps.run("read", options.named, read_target, client=client, names=names, group_ids=ids)
+            steps.run("read", target.key, read_members, client=client, target=target)
         )
     try:
         with steps.step("loading and normalizing"):
@@ -131,7 +140,9 @@ async def _prepare_and_read(
     except BaseException:
         await _abandon(read_ahead)
         raise
-    return prepared, suppressed, await read_ahead if read_ahead is not None else None
+    if read_ahead is None or target is None:
+        return prepared, suppressed, None
+    return prepared, suppressed, (target, await read_ahead)
 
 
 async def _plan(
@@ -141,6 +152,7 @@ async def _plan(
     prepared: Prepared,
     suppressed: pl.Series,
     read: tuple[ResolvedGroup, Live] | None,
+    lock: Lock,
 ) -> list[tuple[GroupPlan, datetime]]:
     with steps.step("planning"):
         if read is not None:
@@ -155,6 +167,7 @@ async def _plan(
                 names=names,
                 group_ids=ids,
             )
+            await lock(targets)
             currents = {}
         desired = desired_by_group(prepared.valid, [t.key for t in targets])
         plans = await asyncio.gather(
@@ -259,6 +272,9 @@ def _record_outcome(
     entry.api_rejected = len(result.api_rejects)
     if check is not None:  # read after this run's last write to the group
         entry.final_size, entry.verified = check.size, check.ok
+        # With the group locked, a difference is another writer's doing (the dashboard, a
+        # keyword, a script): counted whole, listed up to 100 numbers each way.
+        entry.changed_by_others = [len(check.unexpected), len(check.missing)]
         entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
 
 
@@ -282,55 +298,68 @@ async def run_sync(
     run_dir = default_run_dir(started)
     rejects_path = Path(options.rejects) if options.rejects else run_dir / "rejects.parquet"
     report_path = Path(options.report) if options.report else run_dir / "report.json"
+    plan_id = target.get("service_plan_id") or target.get("project_id") or "default"
 
-    prepared, suppressed, read = await _prepare_and_read(options, client, steps)
-    valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
-    planned = await _plan(options, client, steps, prepared, suppressed, read)
-    plans = [plan for plan, _ in planned]
-    check_removal_guard(plans, max_remove_fraction=options.max_remove_fraction, force=options.force)
-    group_reports = {plan.key: _group_report(plan, read_at) for plan, read_at in planned}
-    notes = list(prepared.notes)
-    if apply_elsewhere is not None and not options.dry_run:
-        notes += await apply_elsewhere(plans, group_reports)
-    elif not options.dry_run:
-        plans, results, verified = await _apply_all(options, client, steps, plans)
-        valid, api_rejects = split_api_rejects(valid, results)
-        if not api_rejects.is_empty():
-            api_rejects = Rejects.validate(api_rejects)
-            all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
-            duplicates = phones.count_duplicates(valid)
-        for plan, result, check in zip(plans, results, verified, strict=True):
-            _record_outcome(group_reports[plan.key], plan, result, check)
+    async with AsyncExitStack() as held:
 
-    stats = client.stats
-    report = SyncReport(
-        sources=[str(path) for path in prepared.files],
-        mode=str(options.mode),
-        dry_run=options.dry_run,
-        target=dict(target),
-        started_at=started.isoformat(timespec="seconds"),
-        rows_read=prepared.rows,
-        rows_valid=valid.height,
-        rows_rejected=all_rejects.height,
-        duplicates=duplicates,
-        rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),
-        suppression_numbers=suppressed.len(),
-        suppressed=sum(g.suppressed_skipped + g.suppressed_removed for g in group_reports.values()),
-        groups=list(group_reports.values()),
-        requests=stats.requests,
-        retries=stats.retries,
-        duration_s=round(time.perf_counter() - clock, 3),
-        rejects_path=str(rejects_path),
-        report_path=str(report_path),
-        notes=notes,
-    )
-    report.ok = all(g.verified is not False for g in report.groups)
-    report.check()
-    # The files are written while an orchestrator records the run; a failure of either still
-    # fails the run.
-    await asyncio.gather(
-        asyncio.to_thread(write_outputs, report, all_rejects), steps.publish(report, all_rejects)
-    )
+        async def lock(groups: list[ResolvedGroup]) -> None:
+            if options.fan_out:  # each group's own run locks it; its plan here is for the guard
+                return
+            keys = [key for group in groups for key in group_lock_keys(group.group_id, group.name)]
+            await held.enter_async_context(steps.hold(plan_id, keys, options.lock_timeout))
+
+        prepared, suppressed, read = await _prepare_and_read(options, client, steps, lock)
+        valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
+        planned = await _plan(options, client, steps, prepared, suppressed, read, lock)
+        plans = [plan for plan, _ in planned]
+        check_removal_guard(
+            plans, max_remove_fraction=options.max_remove_fraction, force=options.force
+        )
+        group_reports = {plan.key: _group_report(plan, read_at) for plan, read_at in planned}
+        notes = list(prepared.notes)
+        if apply_elsewhere is not None and not options.dry_run:
+            notes += await apply_elsewhere(plans, group_reports)
+        elif not options.dry_run:
+            plans, results, verified = await _apply_all(options, client, steps, plans)
+            valid, api_rejects = split_api_rejects(valid, results)
+            if not api_rejects.is_empty():
+                api_rejects = Rejects.validate(api_rejects)
+                all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
+                duplicates = phones.count_duplicates(valid)
+            for plan, result, check in zip(plans, results, verified, strict=True):
+                _record_outcome(group_reports[plan.key], plan, result, check)
+        stats = client.stats
+        report = SyncReport(
+            sources=[str(path) for path in prepared.files],
+            mode=str(options.mode),
+            dry_run=options.dry_run,
+            target=dict(target),
+            started_at=started.isoformat(timespec="seconds"),
+            rows_read=prepared.rows,
+            rows_valid=valid.height,
+            rows_rejected=all_rejects.height,
+            duplicates=duplicates,
+            rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),
+            suppression_numbers=suppressed.len(),
+            suppressed=sum(
+                g.suppressed_skipped + g.suppressed_removed for g in group_reports.values()
+            ),
+            groups=list(group_reports.values()),
+            requests=stats.requests,
+            retries=stats.retries,
+            duration_s=round(time.perf_counter() - clock, 3),
+            rejects_path=str(rejects_path),
+            report_path=str(report_path),
+            notes=notes,
+        )
+        report.ok = all(g.verified is not False for g in report.groups)
+        report.check()
+        # The files are written while an orchestrator records the run; a failure of either still
+        # fails the run. The groups stay locked until then.
+        await asyncio.gather(
+            asyncio.to_thread(write_outputs, report, all_rejects),
+            steps.publish(report, all_rejects),
+        )
     return report
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pipeline.errors import PipelineError
+from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["Mode", "RunnerKind", "SyncOptions", "SyncOptionsError"]
 
@@ -69,6 +70,8 @@ class SyncOptions:
     """With `group_column`, handle only these groups' rows (what a fan-out child gets)."""
     partition_rows: int = 500_000
     use_cache: bool = True
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    """Seconds to wait for another run that holds one of the groups (0: fail at once)."""
     fan_out: bool = field(default=False, repr=False)
     """Whether the groups are applied elsewhere (a Prefect deployment per group)."""
 
@@ -90,6 +93,8 @@ class SyncOptions:
             raise SyncOptionsError(
                 f"--chunk-size must be between 1 and {MAX_MEMBERS_PER_REQUEST:,}"
             )
+        if self.lock_timeout < 0:
+            raise SyncOptionsError("--lock-timeout must be 0 (fail at once) or more seconds")
         if self.partition_rows < MIN_PARTITION_ROWS:
             raise SyncOptionsError(f"--partition-rows must be at least {MIN_PARTITION_ROWS:,}")
         object.__setattr__(self, "mode", Mode(self.mode))

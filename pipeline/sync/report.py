@@ -55,8 +55,18 @@ class GroupReport:
     group the run did not write (see `status`) and in a dry run."""
     read_at: str | None = None
     """When the plan read the live membership (ISO 8601, UTC)."""
+    changed_by_others: list[int] = field(default_factory=lambda: [0, 0])
+    """[added, removed]: what the read after our last write found that our writes do not explain
+    (another writer during the run); `missing` and `unexpected` list up to 100 numbers."""
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+
+    def interference(self) -> str | None:
+        """`changed by another writer during the run: +N -M`, when the verify read found that."""
+        added, removed = self.changed_by_others
+        if not added and not removed:
+            return None
+        return f"changed by another writer during the run: +{added:,} -{removed:,}"
 
     def status(self, dry_run: bool) -> str:
         """`yes`/`NO` (read after our last write), `unchanged` (not written, read at `read_at`),

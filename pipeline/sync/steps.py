@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.progress import Stages
+from pipeline.sync.lock import hold_file_locks
 
 if TYPE_CHECKING:
     import polars as pl
@@ -81,6 +82,13 @@ class LocalSteps:
     async def counter(self, description: str, total: int) -> AsyncIterator[Advance]:
         """Counted work (changes applied): a bar; yields the callback that advances it."""
         yield self.ui.counter(description, total)
+
+    def hold(
+        self, plan: str, keys: Sequence[str], wait_s: float
+    ) -> AbstractAsyncContextManager[None]:
+        """Hold the write lock of each group in `keys` (`group_lock_keys`) of service plan `plan`:
+        file locks in `$SINCH_GROUPS_HOME/locks/` in-process (`lock.py`)."""
+        return hold_file_locks(plan, keys, wait_s=wait_s)
 
     async def publish(self, report: SyncReport, rejects: pl.DataFrame) -> None:
         """Where an orchestrator records the finished run; in-process, the files are the record."""
