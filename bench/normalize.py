@@ -88,8 +88,8 @@ def run_baseline(path: Path, out: Path) -> dict[str, Any]:
 
 
 def run_project(path: Path, out: Path) -> dict[str, Any]:
+    from pipeline.load import load_contacts
     from pipeline.phones import normalize
-    from pipeline.sources import load_contacts
 
     started = time.perf_counter()
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame

@@ -43,8 +43,9 @@ Baseline in the same run: the script a user writes first, on the same file: phon
 then the official `sinch` SDK's `groups.create` and `groups.update` with 10,000 numbers each, one
 after another. It has no diff, so it sends the same requests on every run.
 
-The normalization cache (`pipeline.cache`) is given a fresh directory (`SINCH_GROUPS_CACHE`), so
-the runs measure it from an empty cache: the first sync fills it, the unchanged re-sync reads it.
+The normalization cache (`pipeline.phones.cache`) is given a fresh directory
+(`SINCH_GROUPS_CACHE`), so the runs measure it from an empty cache: the first sync fills it, the
+unchanged re-sync reads it.
 """
 
 from __future__ import annotations

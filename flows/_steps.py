@@ -32,14 +32,24 @@ from pipeline.progress import Stages
 from pipeline.sync.lock import GroupLockedError
 from pipeline.sync.options import RunnerKind
 from pipeline.sync.report import SyncReport
-from pipeline.sync.steps import IO_STAGES, Advance, LocalSteps, stage_run_name
+from pipeline.sync.steps import IO_STAGES, Advance, LocalSteps, call_stage, stage_run_name
 
 T = TypeVar("T")
 DASK_ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
-LEASE_S = 60.0
-"""Seconds a group's concurrency slot outlives a flow run that stopped renewing it (killed)."""
+LEASE_ENV = "SINCH_GROUPS_LOCK_LEASE"
+DEFAULT_LEASE_S = 60.0
+"""Seconds a group's concurrency slot outlives a flow run that stopped renewing it (killed), unless
+`$SINCH_GROUPS_LOCK_LEASE` says otherwise; the server takes it back on its next repossessor pass."""
+
+
+MIN_LEASE_S = 60.0
+"""The shortest lease a Prefect server grants."""
+
+
+def lease_s() -> float:
+    return max(float(os.environ.get(LEASE_ENV) or DEFAULT_LEASE_S), MIN_LEASE_S)
 
 
 def limit_name(plan: str, key: str) -> str:
@@ -108,9 +118,7 @@ class PrefectSteps(LocalSteps):
             if io and task_run.get_run_count() > 1:
                 # A task-level retry re-sends what the client gave up on: it counts as a retry.
                 arguments["client"].stats.record_retry()
-            if asyncio.iscoroutinefunction(function):
-                return await function(**arguments)
-            return await asyncio.to_thread(function, **arguments)
+            return await call_stage(function, arguments)
 
         body.__qualname__ = body.__name__ = getattr(function, "__name__", stage)
         options = io_task_options() if io else {}
@@ -151,7 +159,7 @@ class PrefectSteps(LocalSteps):
     async def hold(self, plan: str, keys: Sequence[str], wait_s: float) -> AsyncIterator[None]:
         """One Prefect global concurrency limit of 1 per group, in strict mode and with a lease:
         flow runs on any worker serialize on it, and a killed run's slot comes back when its lease
-        (`LEASE_S`, renewed while the run lives) runs out. Missing limits are created, and said."""
+        (`lease_s()`, renewed while the run lives) runs out. Missing limits are created, and said."""
         names = [limit_name(plan, key) for key in sorted(set(keys))]
         await _ensure_limits(names)
         try:
@@ -160,7 +168,7 @@ class PrefectSteps(LocalSteps):
                 occupy=1,
                 timeout_seconds=max(wait_s, 0.001),
                 strict=True,
-                lease_duration=LEASE_S,
+                lease_duration=lease_s(),
             ):
                 yield
         except TimeoutError:

@@ -2,7 +2,7 @@
 
 The package is plain, typed Python with no orchestration in it: `flows/` wraps it in Prefect
 flows, and the `sinch-groups` command calls it (in-process) or runs those flows. The stages are
-packages and modules: `sources` (load), `phones` (normalize), `sync` (options, plan x live
+packages and modules: `load`, `phones` (normalize), `sync` (options, plan x live
 membership, guard, apply, verify, report, and the engine that orders them), `snapshot` (write,
 read, list, diff), `migrate`; `sinch` is the API client, `storage` knows where bytes live.
 
@@ -24,6 +24,7 @@ from pipeline._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pipeline.errors import PipelineError
+    from pipeline.load import LoadResult, load_contacts
     from pipeline.migrate import MigrationResult, migrate_groups, run_migration
     from pipeline.phones import NormalizeResult, normalize
     from pipeline.sinch import Target
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
         open_snapshot,
         upgrade_snapshots,
     )
-    from pipeline.sources import LoadResult, load_contacts
     from pipeline.sync import LocalSteps, Mode, SyncOptions, SyncReport, run_sync, sync_groups
 
 try:
@@ -48,7 +48,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 _EXPORTS = {
-    "LoadResult": "pipeline.sources",
+    "LoadResult": "pipeline.load",
     "LocalSteps": "pipeline.sync",
     "MatchOn": "pipeline.snapshot",
     "MigrationResult": "pipeline.migrate",
@@ -65,7 +65,7 @@ _EXPORTS = {
     "export_snapshot": "pipeline.snapshot",
     "latest_snapshots": "pipeline.snapshot",
     "list_snapshots": "pipeline.snapshot",
-    "load_contacts": "pipeline.sources",
+    "load_contacts": "pipeline.load",
     "migrate_groups": "pipeline.migrate",
     "normalize": "pipeline.phones",
     "open_snapshot": "pipeline.snapshot",

@@ -59,6 +59,16 @@ def live_emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def sinch_groups_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The tool's own folder (group locks, the embedded emulator's state) of every run in the
+    session is a temporary one, never the user's."""
+    path = tmp_path_factory.mktemp("sinch-groups-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SINCH_GROUPS_HOME", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session", autouse=True)
 def normalize_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The normalization cache of every run in the session (subprocesses included) lives in a
     temporary folder, never in the user's cache."""

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline.cache import NormalizeCache, default_directory, entry_key
+from pipeline.load import load_contacts, source_files
 from pipeline.phones import normalize
-from pipeline.sources import load_contacts, source_files
+from pipeline.phones.cache import NormalizeCache, default_directory, entry_key
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 OPTIONS = {"country_column": "Country", "default_region": "GB", "mobile_only": False}

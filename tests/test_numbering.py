@@ -1,6 +1,6 @@
-"""The vectorized reading (`pipeline.numbering`) held to phonenumbers itself, value by value: every
-region's and non-geographic code's example numbers of every type, their perturbations and
-spellings, and random digit strings behind real country codes. Then normalize() and
+"""The vectorized reading (`pipeline.phones.numbering`) held to phonenumbers itself, value by
+value: every region's and non-geographic code's example numbers of every type, their perturbations
+and spellings, and random digit strings behind real country codes. Then normalize() and
 describe_numbers() with and without it, frame for frame, on messy corpora and the samples."""
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from phonenumbers import (
 from polars.testing import assert_frame_equal
 
 from bench.make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, contacts, write
-from pipeline import numbering, phones
-from pipeline.phones import describe_numbers, normalize
-from pipeline.sources import RAW_SCHEMA, load_contacts
+from pipeline.load import RAW_SCHEMA, load_contacts
+from pipeline.phones import describe_numbers, normalize, numbering, plan_checks, plans, reading
 
 # The reference and the fallback read every region's patterns, more than `re` caches: keep them.
 phonenumbers.enable_pattern_cache()
@@ -81,7 +80,7 @@ def vectorized(pairs: list[tuple[str, str | None]]) -> list[Verdict | None]:
         pl.Series([value for value, _ in pairs], dtype=pl.String),
         pl.Series([region for _, region in pairs], dtype=pl.String),
     )
-    classified = numbering.classify(
+    classified = plan_checks.classify(
         parsed.get_column(numbering.COUNTRY_CODE), parsed.get_column(numbering.NATIONAL_NUMBER)
     )
     verdicts: list[Verdict | None] = []
@@ -306,7 +305,7 @@ def test_every_region_metadata_is_usable() -> None:
         (code, region)
         for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()
         for region in regions
-        if numbering._plan(code, region) is None
+        if plans.plan_for(code, region) is None
     ]
 
     assert unusable == []
@@ -462,10 +461,10 @@ def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
     slices: list[int] = []
     if threads_from_keys is not None:
-        monkeypatch.setattr(phones, "_THREADS_FROM_KEYS", threads_from_keys)
-        read = phones._interpret_vectorized
+        monkeypatch.setattr(reading, "_THREADS_FROM_KEYS", threads_from_keys)
+        read = reading._interpret_vectorized
         monkeypatch.setattr(
-            phones,
+            reading,
             "_interpret_vectorized",
             lambda keys, mobile_only: slices.append(keys.height) or read(keys, mobile_only),
         )

@@ -1,8 +1,11 @@
-"""One writer per group, in-process: overlapping `sinch-groups sync` processes on one group take
-turns, a killed holder blocks nobody, and a run that cannot wait says who holds the group.
+"""One writer per group: overlapping `sinch-groups sync` processes on one group take turns, in
+process (a file lock under $SINCH_GROUPS_HOME/locks/) and through Prefect (a global concurrency
+limit per group on a real `prefect server start`: the temporary test server takes no lease back);
+a killed holder blocks nobody for longer than its lease; a run that cannot wait says who holds
+the group; and a change made by another writer during a run is reported.
 
 Real processes against a live emulator whose requests are slowed down, so that a run is still
-writing when the next one starts; the lock is a file lock under $SINCH_GROUPS_HOME/locks/.
+writing when the next one starts.
 """
 
 from __future__ import annotations
@@ -11,11 +14,16 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import polars as pl
 import pytest
 
@@ -24,6 +32,7 @@ from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
 from tests.live import client_for, members_by_name, seed_group, set_faults
 
 GROUP = "Shared"
+LEASE_S = 60  # the shortest a Prefect server grants
 
 
 def number(i: int) -> str:
@@ -33,6 +42,49 @@ def number(i: int) -> str:
 def contacts(path: Path, numbers: range) -> Path:
     pl.DataFrame({"phone": [number(i) for i in numbers]}).write_csv(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`prefect server start` on a free port, with its repossessor (which takes expired leases
+    back) running every second; yields its API URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = tmp_path_factory.mktemp("prefect-server")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with open(home / "server.log", "wb") as log:
+        server = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                httpx.get(f"{url}/health", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, (home / "server.log").read_text()[-3000:]
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How the syncs run, and how a test sees that a run holds the group."""
+
+    env: dict[str, str]
+    wait_until_held: Callable[[subprocess.Popen[str]], None]
 
 
 @pytest.fixture
@@ -48,6 +100,15 @@ def env(live_emulator: EmulatorServer, tmp_path: Path) -> dict[str, str]:
         "SINCH_GROUPS_CACHE": "off",
         "PREFECT_HOME": str(tmp_path / "prefect"),
     }
+
+
+@pytest.fixture(params=["in-process", "prefect"])
+def mode(request: pytest.FixtureRequest, env: dict[str, str], tmp_path: Path) -> Mode:
+    if request.param == "in-process":
+        return Mode(env, lambda process: wait_for_holder(tmp_path / "home", process))
+    api = request.getfixturevalue("prefect_server")
+    env = {**env, "PREFECT_API_URL": api, "SINCH_GROUPS_LOCK_LEASE": str(LEASE_S)}
+    return Mode(env, lambda process: wait_for_slot(api, f"name:{GROUP}", process))
 
 
 def start_sync(
@@ -74,36 +135,50 @@ def wait_for_holder(home: Path, process: subprocess.Popen[str], timeout: float =
     raise AssertionError("the run never took its lock")
 
 
+def active_slots(api: str, key: str) -> int:
+    name = quote(f"sinch-groups:{DEFAULT_PLAN_ID}:{key}", safe="")
+    response = httpx.get(f"{api}/v2/concurrency_limits/{name}", timeout=10)
+    return 0 if response.status_code == 404 else int(response.json()["active_slots"])
+
+
+def wait_for_slot(api: str, key: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while active_slots(api, key) < 1:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the flow run never took the group's slot"
+        time.sleep(0.1)
+
+
 def report_of(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
 def test_two_concurrent_runs_on_one_group_take_turns_and_both_reports_are_true(
-    live_emulator: EmulatorServer, env: dict[str, str], tmp_path: Path
+    live_emulator: EmulatorServer, mode: Mode, tmp_path: Path
 ) -> None:
     asyncio.run(seed_group(live_emulator, GROUP, [number(i) for i in range(0, 3000)]))
     set_faults(live_emulator, latency_ms=200)  # the first run sends 100 requests: seconds
     first = start_sync(
         contacts(tmp_path / "a.csv", range(1000, 4000)),
         tmp_path / "a.json",
-        env,
+        mode.env,
         "--chunk-size",
         "10",
     )
-    holder = wait_for_holder(tmp_path / "home", first)
-    second = start_sync(contacts(tmp_path / "b.csv", range(3000, 6000)), tmp_path / "b.json", env)
+    mode.wait_until_held(first)
+    second = start_sync(
+        contacts(tmp_path / "b.csv", range(3000, 6000)), tmp_path / "b.json", mode.env
+    )
     second_started = time.monotonic()
-    first_output = first.communicate(timeout=180)[0]
+    first_output = first.communicate(timeout=240)[0]
     first_ended = time.monotonic()
-    second_output = second.communicate(timeout=180)[0]
+    second_output = second.communicate(timeout=240)[0]
     set_faults(live_emulator)
 
     assert [first.returncode, second.returncode] == [0, 0], (first_output, second_output)
     assert second_started < first_ended, "the runs overlapped"
-    assert holder["pid"] == first.pid
-    assert holder["host"]
     (a,), (b,) = report_of(tmp_path / "a.json")["groups"], report_of(tmp_path / "b.json")["groups"]
-    # The second run planned against exactly what the first left (it waited for the lock), so
+    # The second run planned against exactly what the first left (it waited for the group), so
     # both reports are true: each verified the membership it made.
     assert (a["current"], a["added"], a["removed"], a["final_size"]) == (3000, 1000, 1000, 3000)
     assert (b["current"], b["added"], b["removed"], b["final_size"]) == (3000, 2000, 2000, 3000)
@@ -112,26 +187,40 @@ def test_two_concurrent_runs_on_one_group_take_turns_and_both_reports_are_true(
         GROUP: {number(i) for i in range(3000, 6000)}
     }
     assert not list((tmp_path / "home" / "locks").glob("*.holder.json")), "released"
+    if "PREFECT_API_URL" in mode.env:
+        assert "Running locally" not in first_output + second_output
+        assert active_slots(mode.env["PREFECT_API_URL"], f"name:{GROUP}") == 0, "released"
 
 
-def test_a_killed_holder_blocks_nobody(
-    live_emulator: EmulatorServer, env: dict[str, str], tmp_path: Path
+def test_a_killed_holder_blocks_nobody_beyond_its_lease(
+    live_emulator: EmulatorServer, mode: Mode, tmp_path: Path
 ) -> None:
-    set_faults(live_emulator, latency_ms=200)
-    killed = start_sync(contacts(tmp_path / "a.csv", range(0, 2000)), tmp_path / "a.json", env)
-    wait_for_holder(tmp_path / "home", killed)
+    """In-process the lock dies with its process; through Prefect the slot comes back when the
+    lease runs out and the server's repossessor passes."""
+    set_faults(live_emulator, latency_ms=300)
+    killed = start_sync(
+        contacts(tmp_path / "a.csv", range(0, 2000)),
+        tmp_path / "a.json",
+        mode.env,
+        "--chunk-size",
+        "10",
+    )
+    mode.wait_until_held(killed)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
+    killed_at = time.monotonic()
     set_faults(live_emulator)
     after = start_sync(
         contacts(tmp_path / "b.csv", range(500, 700)),
         tmp_path / "b.json",
-        env,
+        mode.env,
         "--lock-timeout",
-        "5",
+        "150",
     )
-    output = after.communicate(timeout=120)[0]
+    output = after.communicate(timeout=240)[0]
     assert after.returncode == 0, output
+    waited = time.monotonic() - killed_at
+    assert waited < (LEASE_S + 60 if "PREFECT_API_URL" in mode.env else 30), waited
     groups = asyncio.run(members_by_name(live_emulator))  # fails on a duplicate group
     assert groups == {GROUP: {number(i) for i in range(500, 700)}}
 

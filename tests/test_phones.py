@@ -17,10 +17,10 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from pipeline import phones
 from pipeline.errors import InvalidRegionError
-from pipeline.phones import Reason, count_duplicates, describe_numbers, normalize
-from pipeline.rejects import REJECTS_SCHEMA
-from pipeline.schemas import Rejects
-from pipeline.sources import RAW_SCHEMA, load_contacts
+from pipeline.load import RAW_SCHEMA, load_contacts
+from pipeline.phones import Reason, clean, count_duplicates, describe_numbers, normalize
+from pipeline.phones.rejects import REJECTS_SCHEMA
+from pipeline.phones.schemas import Rejects
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -221,7 +221,7 @@ def test_phonenumbers_runs_once_per_distinct_value_not_per_row(
         calls.append(number)
         return real_parse(number, region)
 
-    monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
     spellings = ["07400 123456", "07400-123-456", "+44 7400 123456", "0044 7400 123456"]
     # A number with its country code reads the same in any region: one key, whatever the row says.
     international = ["+44 7400 123456", "+447400123456"]
@@ -248,7 +248,7 @@ def test_phonenumbers_reads_only_what_the_vectorized_reading_leaves(
         calls.append((number, region))
         return real_parse(number, region)
 
-    monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
     # Australia's exit code 0011 is not 00, so the cleaning leaves it; reading it is left to
     # phonenumbers, which strips it as an exit code.
     values = ["0011 44 7400 123456", "+44 7400 123456", "07400 123456"] * 3
@@ -269,7 +269,7 @@ def test_spellings_of_one_number_are_validated_once(monkeypatch: pytest.MonkeyPa
         validated.append(number)
         return real_is_valid(number)
 
-    monkeypatch.setattr(phones.phonenumbers, "is_valid_number", counting_is_valid)
+    monkeypatch.setattr(phonenumbers, "is_valid_number", counting_is_valid)
 
     result = normalize(
         raw(["07400 123456", "+447400123456", "447400123456.0"]),
@@ -284,7 +284,7 @@ def test_spellings_of_one_number_are_validated_once(monkeypatch: pytest.MonkeyPa
 def test_output_that_breaks_the_contacts_schema_becomes_a_reject(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(phones.phonenumbers, "format_number", lambda number, fmt: "+0broken")
+    monkeypatch.setattr(phonenumbers, "format_number", lambda number, fmt: "+0broken")
 
     # Breaking phonenumbers breaks only what phonenumbers reads: all of it, here.
     result = normalize(raw(["07400 123456"]), default_region="GB", _vectorized=False)
@@ -330,7 +330,7 @@ def test_describe_numbers_gives_country_and_type_once_per_distinct_number(
         calls.append(number)
         return real_parse(number, region)
 
-    monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
     numbers = pl.Series(["+447400123456", "+12015550123", None, "+447400123456", "+442079460958"])
 
     described = describe_numbers(numbers, _vectorized=vectorized)
@@ -458,4 +458,4 @@ def test_the_separators_are_the_regex_class_they_replace() -> None:
 
     matched = characters.filter(characters.str.contains(r"^[\s.\-\u2010-\u2015()\[\]/']$"))
 
-    assert sorted(matched) == sorted(phones._SEPARATORS)
+    assert sorted(matched) == sorted(clean._SEPARATORS)

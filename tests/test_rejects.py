@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline.rejects import REJECTS_SCHEMA, write_rejects
+from pipeline.phones.rejects import REJECTS_SCHEMA, write_rejects
 
 
 def sample(raw_values: list[str | None]) -> pl.DataFrame:

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 from pandera.errors import SchemaErrors
 
-from pipeline.rejects import REJECTS_SCHEMA, Reason
-from pipeline.schemas import Contacts, RawContacts, Rejects, validate_lazily
+from pipeline.phones.rejects import REJECTS_SCHEMA, Reason
+from pipeline.phones.schemas import Contacts, RawContacts, Rejects, validate_lazily
 
 
 def contacts(**overrides: list[object]) -> pl.DataFrame:

@@ -17,8 +17,8 @@ from pipeline.errors import (
     SourceNotFoundError,
     UnreadableSourceError,
 )
-from pipeline.schemas import RawContacts
-from pipeline.sources import RAW_SCHEMA, load_contacts, load_phone_list
+from pipeline.load import RAW_SCHEMA, load_contacts, load_phone_list
+from pipeline.phones.schemas import RawContacts
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 

@@ -21,8 +21,8 @@ from typing import Any
 import polars as pl
 
 from pipeline import phones
+from pipeline.phones.schemas import Rejects
 from pipeline.progress import stages
-from pipeline.schemas import Rejects
 from pipeline.sinch import GroupsClient, Target
 from pipeline.sync.apply import (
     ApplyResult,

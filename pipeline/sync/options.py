@@ -7,7 +7,7 @@ once, here, before any file is read or any request is sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Literal
 
@@ -115,6 +115,15 @@ class SyncOptions:
         if self.group_id is not None:
             return [], [self.group_id]
         return mentioned, []
+
+    def flow_parameters(self) -> dict[str, object]:
+        """The options as the `sync-groups` flow's parameters (same names; lists for tuples)."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        del values["fan_out"]  # the flow is told where to fan out, not whether
+        values["suppress"] = list(self.suppress)
+        if self.only_groups is not None:
+            values["only_groups"] = list(self.only_groups)
+        return values
 
     def normalize_options(self) -> dict[str, object]:
         """What the normalized result depends on beside the files' bytes (the cache key's part)."""

@@ -14,9 +14,9 @@ from typing import Any, Self
 
 import polars as pl
 
-from pipeline import phones, sources
-from pipeline.cache import Cached, NormalizeCache, entry_key
-from pipeline.schemas import Rejects
+from pipeline import load, phones
+from pipeline.phones.cache import Cached, NormalizeCache, entry_key
+from pipeline.phones.schemas import Rejects
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.plan import named_groups, reject_rows_without_group
 from pipeline.sync.steps import LocalSteps
@@ -72,13 +72,13 @@ def load_contacts(
     group_column: str | None,
     fixed_group: str | None,
     only_groups: list[str] | None,
-) -> sources.LoadResult:
+) -> load.LoadResult:
     """Read every file of the source; with --group/--group-id every row names that one group.
 
     `only_groups` keeps the rows of those groups and drops the rest before any work: a fanned-out
     run handles its own group's rows, and its report counts only those.
     """
-    loaded = sources.load_contacts(
+    loaded = load.load_contacts(
         source, phone_column=phone_column, country_column=country_column, group_column=group_column
     )
     frame = loaded.frame
@@ -105,7 +105,7 @@ def normalize_partition(
 def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series:
     """Normalize the opt-out lists with the same rules as the input; unusable entries are ignored."""
     numbers = [
-        phones.normalize(sources.load_phone_list(path), default_region=default_region).valid[
+        phones.normalize(load.load_phone_list(path), default_region=default_region).valid[
             "phone_e164"
         ]
         for path in paths
@@ -113,7 +113,7 @@ def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series
     return pl.concat(numbers).unique().sort()
 
 
-def _finish(loaded: sources.LoadResult, valid: pl.DataFrame, rejects: pl.DataFrame) -> Prepared:
+def _finish(loaded: load.LoadResult, valid: pl.DataFrame, rejects: pl.DataFrame) -> Prepared:
     """Set aside the rows without a group, check the rejects, count the duplicates."""
     valid, no_group = reject_rows_without_group(valid)
     return Prepared(
@@ -132,18 +132,18 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     """Load and normalize the source, unless the cache holds the result for these exact bytes.
 
     The key is a digest of the files' bytes, the options and the normalizing code
-    (`pipeline.cache`), so a hit is exactly what normalizing again would give; a nightly sync of
+    (`pipeline.phones.cache`), so a hit is exactly what normalizing again would give; a nightly sync of
     an unchanged export skips straight to the diff. The file work runs in threads: the event loop
     stays free for the membership read ahead.
     """
     cache = NormalizeCache.from_env() if options.use_cache else None
     normalize_options = options.normalize_options()
-    files = sources.source_files(options.source)
+    files = load.source_files(options.source)
     key = await asyncio.to_thread(entry_key, files, normalize_options) if cache else None
     entry = await asyncio.to_thread(cache.get, key) if cache and key else None
     if entry is not None:
         return Prepared.from_cache(entry)
-    loaded: sources.LoadResult = await steps.run(
+    loaded: load.LoadResult = await steps.run(
         "load",
         None,
         load_contacts,

@@ -16,7 +16,7 @@ import polars as pl
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.rejects import write_rejects
+from pipeline.phones.rejects import write_rejects
 from pipeline.storage import atomic_path
 
 __all__ = [

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from pipeline.sync.report import SyncReport
 
-__all__ = ["IO_STAGES", "Advance", "LocalSteps", "stage_run_name"]
+__all__ = ["IO_STAGES", "Advance", "LocalSteps", "call_stage", "stage_run_name"]
 
 T = TypeVar("T")
 Advance = Callable[[int], None]
@@ -41,6 +41,16 @@ def stage_run_name(stage: str, key: object | None) -> str:
     return stage if key is None else f"{stage}-{key}"
 
 
+async def call_stage(
+    function: Callable[..., Awaitable[T]] | Callable[..., T], arguments: Mapping[str, Any]
+) -> T:
+    """Call a stage's function; a plain one runs in a thread, so the event loop stays free for
+    the other stages in flight (the membership read ahead while the file loads)."""
+    if asyncio.iscoroutinefunction(function):
+        return await function(**arguments)
+    return await asyncio.to_thread(function, **arguments)  # type: ignore[arg-type]
+
+
 class LocalSteps:
     """Runs every stage in this process; draws progress on the console through `ui` (silent by
     default)."""
@@ -56,11 +66,8 @@ class LocalSteps:
         /,
         **arguments: Any,
     ) -> T:
-        """Run one stage; a plain function runs in a thread, so the event loop stays free for
-        the other stages in flight (the membership read ahead while the file loads)."""
-        if asyncio.iscoroutinefunction(function):
-            return await function(**arguments)
-        return await asyncio.to_thread(function, **arguments)  # type: ignore[arg-type]
+        """Run one stage here (`call_stage`)."""
+        return await call_stage(function, arguments)
 
     async def map(
         self, stage: str, function: Callable[..., T], calls: Sequence[Mapping[str, Any]]

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import PipelineError
+from pipeline.load import RAW_SCHEMA, load_contacts
 from pipeline.phones import normalize
-from pipeline.rejects import Reason
-from pipeline.sources import RAW_SCHEMA, load_contacts
+from pipeline.phones.rejects import Reason
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

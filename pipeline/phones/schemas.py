@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from pipeline.rejects import REJECTS_SCHEMA, Reason, empty_rejects
+from pipeline.phones.rejects import REJECTS_SCHEMA, Reason, empty_rejects
 
 __all__ = [
     "E164_PATTERN",

@@ -1,15 +1,17 @@
 """phonenumbers' reading of cleaned phone values, one value at a time, in one process or several.
 
-`phones.normalize` decides most values at once with `numbering`; the few it leaves come here.
-This module imports nothing but phonenumbers, so that a worker process starts in a fraction of a
-second: importing `pipeline.phones` (polars, pandera) would cost seconds per worker.
+`normalize` decides most values at once with `numbering`; the few it leaves come here. This
+module imports nothing but phonenumbers and the standard library, and its worker processes run
+it as a script, so that one starts in a fraction of a second: importing the `pipeline.phones`
+package (polars, pandera) would cost most of a second per worker.
 
 An outcome is `(e164, verdict)`: the E.164 form of a usable number, or a verdict, one integer that
 says why the value is not usable. A million rows then carry an integer column rather than two
-text columns, and `phones` writes the reason and the detail once per distinct verdict. The
+text columns, and `verdicts` writes the reason and the detail once per distinct verdict. The
 verdict codes:
 
-- below `PARSE_FAILED`: `phones`' own rules, decided from the text before any reading;
+- below `PARSE_FAILED`: the cleaning's own rules (`clean`), decided from the text before any
+  reading;
 - `PARSE_FAILED + error_type`: `phonenumbers.parse` raised `NumberParseException(error_type)`;
 - `NO_REGION`: no country code and no region to read a national number in;
 - `invalid(country_code, possible)`: parsed but not valid; `possible` is
@@ -27,7 +29,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 import phonenumbers
@@ -63,9 +64,6 @@ processes (a quarter of a second) costs more than the second core saves."""
 
 Outcome = tuple[str | None, int | None]
 """(E.164 number, None) for a usable number, else (None, verdict)."""
-
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[1])
-"""Where `pipeline` is imported from, for the worker processes to import it too."""
 
 Code = TypeVar("Code")
 """An `int`, or a polars expression of integers."""
@@ -170,8 +168,8 @@ def readings(value: str, region: str | None) -> list[tuple[str, str | None]]:
 def read_all(pairs: Sequence[tuple[str, str | None]], mobile_only: bool) -> list[Outcome]:
     """`Reader.interpret` for each (value, region), in order; over every core for many pairs.
 
-    The other cores get worker processes (`python -m pipeline._reader`, pairs in and outcomes out
-    as JSON on its pipes) while this process reads its own share. Plain child processes rather
+    The other cores get worker processes (this file run as a script, pairs in and outcomes out as
+    JSON on its pipes) while this process reads its own share. Plain child processes rather
     than `multiprocessing`: they never re-run the caller's main module and inherit none of its
     threads. A worker that fails has its share read here instead: the answer is the same.
     """
@@ -189,16 +187,18 @@ def read_all(pairs: Sequence[tuple[str, str | None]], mobile_only: bool) -> list
 
 
 def _read_in_worker(pairs: list[tuple[str, str | None]], mobile_only: bool) -> list[Outcome] | None:
-    """A worker process's outcomes for `pairs`; None if it failed."""
+    """A worker process's outcomes for `pairs`; None if it failed.
+
+    The worker runs this file by its path rather than `-m pipeline.phones.reader`, which would
+    import the whole package first; `-P` keeps this file's directory off its import path, where
+    the package's modules could shadow the standard library's.
+    """
     request = json.dumps({"pairs": pairs, "mobile_only": mobile_only}).encode()
-    paths = [_SOURCE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     try:
-        finished = subprocess.run(  # noqa: S603 (this interpreter, this module, no shell)
-            [sys.executable, "-m", __name__],
+        finished = subprocess.run(  # noqa: S603 (this interpreter, this file, no shell)
+            [sys.executable, "-P", __file__],
             input=request,
             capture_output=True,
-            env=environment,
             check=True,
         )
         outcomes = [(e164, verdict) for e164, verdict in json.loads(finished.stdout)]

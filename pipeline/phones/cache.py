@@ -2,9 +2,9 @@
 
 A nightly sync reads the whole CRM export, and normalizing a million rows is most of what an
 unchanged run costs. What normalizing gives depends only on the source files' bytes, the options
-that read and normalize them, and the code that does it (this package's loading and normalizing
-modules, phonenumbers' metadata, polars); so a digest of all of those (`entry_key`) names the
-result, and an entry stored under that key is the result.
+that read and normalize them, and the code that does it (every module of `pipeline.load` and
+`pipeline.phones`, phonenumbers' metadata, polars); so a digest of all of those (`entry_key`) names
+the result, and an entry stored under that key is the result.
 
 An entry is one Parquet file holding the valid and the rejected rows, told apart by a column, with
 their columns and row counts in the file's metadata. It is written whole or not at all
@@ -23,12 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import phonenumbers
 import polars as pl
 
-from pipeline import __version__, _reader, numbering, phones, rejects, schemas, sources, storage
+from pipeline import __version__, load, phones, storage
 
 __all__ = [
     "CACHE_ENV",
@@ -45,8 +46,10 @@ DISABLED = frozenset({"0", "off", "false", "no", "none"})
 FORMAT = 2
 """The entry layout; a new layout makes every old key miss."""
 
-# The modules whose code decides what loading and normalizing a file gives.
-_CODE = (sources, phones, numbering, _reader, schemas, rejects)
+_CODE: tuple[ModuleType, ...] = (load, phones)
+"""The packages whose code decides what loading and normalizing a file gives. Every module in them
+is hashed, found on disk rather than listed, so that a module added to either cannot be left out
+of the key."""
 _PART = "__part"
 _VALID, _REJECTS = "valid", "rejects"
 _META = "sinch_groups.cache"
@@ -54,7 +57,7 @@ _META = "sinch_groups.cache"
 
 @dataclass(frozen=True)
 class Cached:
-    """A stored normalization: `phones.NormalizeResult`'s two frames, and what the caller kept
+    """A stored normalization: `NormalizeResult`'s two frames, and what the caller kept
     beside them (`NormalizeCache.put`'s `extra`)."""
 
     valid: pl.DataFrame
@@ -101,9 +104,17 @@ def _code_digest() -> str:
     digest = hashlib.blake2b(digest_size=20)
     versions = [str(FORMAT), __version__, phonenumbers.__version__, pl.__version__]
     digest.update("\0".join(versions).encode())
-    for module in _CODE:
-        digest.update(Path(module.__file__ or "").read_bytes())
+    for path in _code_files():
+        digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _code_files() -> list[Path]:
+    """The `_CODE` packages' source files, sorted: the digest must not depend on the order a file
+    system lists them in."""
+    return sorted(
+        path for package in _CODE for root in package.__path__ for path in Path(root).rglob("*.py")
+    )
 
 
 class NormalizeCache:

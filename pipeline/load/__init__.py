@@ -1,0 +1,37 @@
+"""The load stage: CRM contact exports (CSV or Parquet) into the raw contacts frame.
+
+Real exports break a plain `read_csv` in predictable ways: Excel writes a BOM, European locales
+use `;`, older systems write Windows-1252, and a reader that infers types turns a column of digits
+into integers and drops the leading zero of every national number. So every column is read as
+text, and each row keeps the file and line it came from, so that a reject can send the user back
+to it. The modules: `files` (which files a source names), `contacts` (a file by its format),
+`delimited` and `encoding` (CSV and its kin), `parquet`, `columns` (which columns, and the raw
+frame), `result` (what a load gives).
+
+`source_line` conventions:
+- CSV: the header is line 1 and the first record starts on line 2. A quoted field that spans
+  several lines moves every later record down by as many lines, as an editor would number them.
+  Blank lines (or lines of bare delimiters) are not contacts: they are skipped but still counted.
+- A one-column CSV without a header (a plain list of numbers, as opt-out lists often are) starts
+  on line 1.
+- Parquet has no lines: `source_line` is the row number counted from 1.
+"""
+
+from __future__ import annotations
+
+from pipeline.load.columns import PHONE_HEADERS, RAW_SCHEMA
+from pipeline.load.contacts import load_contacts, load_phone_list
+from pipeline.load.delimited import DELIMITERS
+from pipeline.load.files import source_files
+from pipeline.load.result import LoadResult, SourceFile
+
+__all__ = [
+    "DELIMITERS",
+    "PHONE_HEADERS",
+    "RAW_SCHEMA",
+    "LoadResult",
+    "SourceFile",
+    "load_contacts",
+    "load_phone_list",
+    "source_files",
+]

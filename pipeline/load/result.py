@@ -1,0 +1,60 @@
+"""What loading a source gives: the raw frame, and how each file was read, for the run report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from pipeline.load.encoding import UTF8
+
+__all__ = ["LoadResult", "SourceFile"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """How one file was read, so the run report can say it (and a surprise encoding is visible)."""
+
+    path: Path
+    format: Literal["csv", "parquet"]
+    phone_column: str
+    rows: int
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The raw contacts of every file of a source, in file order, with how each file was read."""
+
+    frame: pl.DataFrame
+    sources: tuple[SourceFile, ...]
+
+    @property
+    def files(self) -> list[Path]:
+        return [source.path for source in self.sources]
+
+    @property
+    def phone_column(self) -> str:
+        """The phone column used; files of a glob normally agree, else their names comma-joined."""
+        return ", ".join(dict.fromkeys(source.phone_column for source in self.sources))
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+    @property
+    def encodings(self) -> dict[str, str]:
+        """Codec per CSV file: `utf-8`, `utf-8-sig` (with BOM), or a legacy fallback."""
+        return {str(s.path): s.encoding for s in self.sources if s.encoding is not None}
+
+    @property
+    def notes(self) -> list[str]:
+        """Things the user should know although nothing failed (a guessed legacy encoding)."""
+        return [
+            f"{path}: not valid UTF-8, read as {encoding}"
+            for path, encoding in self.encodings.items()
+            if encoding not in UTF8
+        ]

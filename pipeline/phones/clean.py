@@ -1,0 +1,192 @@
+"""Cleaning: what the text of a phone cell tells before any number is read, for every row at once.
+
+Unicode folding, `tel:`, separators, Excel's float and scientific damage, an exit code spelled as
+`+`, and the reject reasons that follow from the text alone are polars string work, cheap per row;
+reading a number against the numbering plan is not, so the cleaning also merges the spellings of
+one number (`07911 123456`, `+44 7911-123456`) into one value before the distinct values are read.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+import polars as pl
+from phonenumbers import PhoneMetadata
+
+from pipeline.errors import InvalidRegionError
+
+__all__ = [
+    "CLEAN",
+    "KEY_REGION",
+    "REGION",
+    "RULE_BAD_REGION",
+    "RULE_EMPTY",
+    "RULE_EXTENSION",
+    "RULE_NOT_DIGITS",
+    "RULE_SCIENTIFIC",
+    "VERDICT",
+    "check_region",
+    "prepare",
+]
+
+_SUPPORTED_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+# The exit codes phonenumbers reads as a plain prefix (`00`, `011`, `810`, ...); see `_clean`.
+_EXIT_CODES = {
+    region: prefix
+    for region in _SUPPORTED_REGIONS
+    if (prefix := PhoneMetadata.metadata_for_region(region).international_prefix).isdigit()
+}
+_NO_REGION_EXIT_CODE = "00"
+_NONZERO_DIGITS = list("123456789")
+
+# Working columns; the double underscore keeps them clear of whatever columns a caller brings.
+# `prepare` leaves the public ones for the steps after it.
+_TEXT = "__text"
+CLEAN = "__clean"
+REGION = "__region"
+KEY_REGION = "__key_region"
+_BAD_REGION = "__bad_region"
+_EXIT_CODE = "__exit_code"
+VERDICT = "__verdict"
+
+_TEL_PREFIX = r"(?i)^tel:"
+_EXTENSION = r"(?i)(?:;ext=|extension|\bext\.?|x|#)\s*\d+$"
+_SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$"
+_FLOAT_CAST = r"^(\d{6,})\.0+$"
+_SEPARATORS = [
+    *"\t\n\x0b\x0c\r \x85\xa0\u1680",
+    *map(chr, range(0x2000, 0x200B)),
+    *"\u2028\u2029\u202f\u205f\u3000",
+    *".-",
+    *map(chr, range(0x2010, 0x2016)),
+    *"()[]/'",
+]
+"""What carries no digits: whitespace (Unicode's White_Space, what `\\s` matches in polars), dots,
+hyphens and dashes, brackets, slashes and apostrophes; as single characters, for one
+`replace_many` pass, which costs half a regex character class's."""
+_DIGITS = r"^\+?\d+$"
+
+# The verdicts (see `reader`) of the rules the text alone decides, in the order tried.
+RULE_EMPTY, RULE_EXTENSION, RULE_SCIENTIFIC, RULE_NOT_DIGITS, RULE_BAD_REGION = range(1, 6)
+
+
+def check_region(region: str | None) -> str | None:
+    """The default region in phonenumbers' spelling; one it does not know is refused up front,
+    as it would otherwise reject every national number of the file, one row at a time."""
+    if region is None:
+        return None
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidRegionError(
+            f"default region {region!r} is not an ISO 3166 alpha-2 code phonenumbers knows "
+            "(such as GB, US or DE)"
+        )
+    return code
+
+
+def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
+    """Add the region, the cleaned value, the distinct-key region, and the verdict of the first
+    rule the text alone breaks (null if none does)."""
+    text = pl.col(_TEXT).str.strip_chars().str.replace(_TEL_PREFIX, "").str.strip_chars()
+    # With a country code the region changes nothing, so leaving it out of the key merges rows.
+    national = ~pl.col(CLEAN).str.starts_with("+")
+    cells = _regions(frame.get_column("region_raw"), default_region)
+    # Each row's cell, as its place among the distinct cells: one hash lookup a row.
+    cell = pl.col("region_raw").replace_strict(
+        cells.get_column("region_raw"), pl.int_range(cells.height, dtype=pl.UInt32, eager=True)
+    )
+    # Lazy, so that the expressions the verdict shares with the cleaning run once.
+    return (
+        frame.with_columns(_nfkc(frame.get_column("phone_raw")).alias(_TEXT))
+        .lazy()
+        .with_columns(
+            pl.lit(cells.get_column(name)).gather(cell).alias(name)
+            for name in (REGION, _BAD_REGION, _EXIT_CODE)
+        )
+        .with_columns(text.alias(_TEXT))
+        .with_columns(_clean(pl.col(_TEXT), pl.col(_EXIT_CODE)).alias(CLEAN))
+        .with_columns(
+            pl.when(national).then(pl.col(REGION)).alias(KEY_REGION),
+            _rule_verdict(pl.col(_TEXT), pl.col(CLEAN), bad_region=pl.col(_BAD_REGION) & national),
+        )
+        .drop(_TEXT, _BAD_REGION, _EXIT_CODE)
+        .collect()
+    )
+
+
+def _regions(cells: pl.Series, default_region: str | None) -> pl.DataFrame:
+    """Per distinct country cell: the region (`REGION`) it reads national numbers in (the
+    default region where the cell is empty, none where it names no region phonenumbers knows),
+    whether it is such an unknown code (`_BAD_REGION`), and that region's plain exit code
+    (`_EXIT_CODE`, see `_clean`). A file has a handful of distinct cells, not one per row."""
+    text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
+    given = text.is_not_null() & (text != "")
+    known = text.is_in(_SUPPORTED_REGIONS)
+    region = pl.col(REGION)
+    return (
+        cells.unique()
+        .to_frame("region_raw")
+        .with_columns(
+            pl.when(given & known)
+            .then(text)
+            .when(~given)
+            .then(pl.lit(default_region))
+            .cast(pl.String)
+            .alias(REGION),
+            (given & ~known).alias(_BAD_REGION),
+        )
+        .with_columns(
+            pl.when(region.is_null())
+            .then(pl.lit(_NO_REGION_EXIT_CODE))
+            .otherwise(region.replace_strict(_EXIT_CODES, default=None, return_dtype=pl.String))
+            .alias(_EXIT_CODE)
+        )
+    )
+
+
+def _nfkc(values: pl.Series) -> pl.Series:
+    """NFKC-fold (full-width digits and plus, odd spaces) the values that are not plain ASCII.
+
+    ASCII text is NFKC already, and folding every value would cost more than the rest of the
+    cleaning together; a value is ASCII exactly when it has as many bytes as characters.
+    """
+    folded = (values.str.len_bytes() != values.str.len_chars()).arg_true()
+    return values.clone().scatter(folded, values.gather(folded).str.normalize("NFKC"))
+
+
+def _clean(text: pl.Expr, exit_code: pl.Expr) -> pl.Expr:
+    """Strip what carries no digits; spell the region's exit code (`00`, `011`, ...) as `+`.
+
+    The `0` of `+44 (0)7400` stays: phonenumbers drops a trunk prefix after a country code where
+    it is one (GB, DE, FR) and keeps it where it is part of the number (Italy's `+39 06`).
+
+    Where the region's exit code is a plain digit string, phonenumbers strips it from a value
+    that starts with it and is not followed by a 0 (`_parse_prefix_as_idd`), and reads the rest
+    exactly as it reads the same digits after `+`. So writing `011 44...` (read in the US) as
+    `+44...` is exact, and merges the spellings before the distinct step. Exit codes that are
+    patterns (Australia's `0011` among others) are left to phonenumbers. Without a region,
+    `00` is taken as the exit code: the international reading is the only one there anyway.
+    """
+    digits = text.str.replace(_FLOAT_CAST, "$1").str.replace_many(
+        _SEPARATORS, [""] * len(_SEPARATORS)
+    )
+    length = exit_code.str.len_bytes()
+    dialled = digits.str.starts_with(exit_code) & digits.str.slice(length, 1).is_in(_NONZERO_DIGITS)
+    return pl.when(dialled).then("+" + digits.str.slice(length)).otherwise(digits)
+
+
+def _rule_verdict(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> pl.Expr:
+    """The verdict of the first rule the text breaks (their texts are in `verdicts`), else null."""
+    return (
+        pl.when(clean.is_null() | (clean == ""))
+        .then(RULE_EMPTY)
+        .when(text.str.contains(_EXTENSION))
+        .then(RULE_EXTENSION)
+        .when(text.str.contains(_SCIENTIFIC))
+        .then(RULE_SCIENTIFIC)
+        .when(~clean.str.contains(_DIGITS))
+        .then(RULE_NOT_DIGITS)
+        .when(bad_region)
+        .then(RULE_BAD_REGION)
+        .cast(pl.Int32)
+        .alias(VERDICT)
+    )

@@ -1,0 +1,333 @@
+"""phonenumbers' parse, validity, type and region, decided for a whole column at once, exactly.
+
+This module parses (`parse`); `plan_checks.classify` finds each parsed number's region, type and
+validity. Both read phonenumbers' metadata as translated by `plans`.
+
+phonenumbers answers one number at a time in Python, about 55 µs each, and a large export has
+hundreds of thousands of distinct numbers. Its verdicts are regular-expression tests against its
+metadata, so the same tests can run as polars expressions (Rust's regex engine) over all the
+numbers one piece of metadata applies to: a pass per region instead of a call per number.
+
+Exactness is the point, so `parse` and `classify` decide only what they can decide exactly and
+leave the rest undecided (null) for the caller to give to phonenumbers:
+
+- Values: `+` and ASCII digits (read without a region, or with one if the country code exists),
+  or ASCII digits read in a region; that is, values already cleaned of separators, letters and
+  extensions. Anything else is undecided.
+- Metadata: a pattern is used only if it is written in the small regex subset both engines read
+  the same way (digits, `\\d`, digit classes, groups, alternation, `?*+{m,n}`, `$`) and compiles in
+  polars. A region with one pattern outside it is undecided, and so is every region sharing its
+  country code (finding the region means trying each of them). Today every pattern qualifies.
+- Steps that rewrite the number rather than test it: a national prefix phonenumbers transforms
+  (Argentina's `0 ... 15`, NANPA's seven-digit local numbers, the Crown Dependencies' six-digit
+  ones), and an international dialling prefix written without `+` in a national reading (`011 44`
+  read in the US). Those values are undecided.
+
+Each step names the phonenumbers function it mirrors; the tests hold every region to phonenumbers'
+answers. Patterns are used as whole-string tests (`^(?:...)$`, phonenumbers' `fullmatch`) or
+prefix tests (`^(?:...)`, its `match`): as booleans these mean the same in both engines whatever
+their matching strategy. The steps that need the matched text (how long a national prefix or a
+country code is, whether a group took part) rely on both engines' leftmost-first semantics, under
+which Python's `re` and Rust's `regex` pick the same match.
+
+Speed: most numbers take the short way through each step, so the busiest steps run twice. A fast
+build answers the common case with fewer tests (digits that do not start with the country code,
+a number the national prefix does not match, a number no specific type's pattern can match,
+tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
+on those rows only (`grouped_apply.settle`). Each build runs per region or country code on that
+group's rows, and writes its columns back by position, never by a join.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import polars as pl
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, ValidationResult
+
+from pipeline.phones.grouped_apply import SETTLED, settle
+from pipeline.phones.phonenumbers_private import (
+    MAX_INPUT_STRING_LENGTH,
+    MAX_LENGTH_FOR_NSN,
+    MIN_LENGTH_FOR_NSN,
+)
+from pipeline.phones.plans import MAIN_REGIONS, Desc, Plan, plan_for, region_plan
+
+__all__ = [
+    "COUNTRY_CODE",
+    "ERROR",
+    "NATIONAL_NUMBER",
+    "NUMBER_TYPE",
+    "POSSIBLE",
+    "REGION",
+    "parse",
+]
+
+# The columns `parse` returns, then those `plan_checks.classify` returns.
+COUNTRY_CODE = "country_code"
+NATIONAL_NUMBER = "national_number"
+ERROR = "error"
+REGION = "region"
+NUMBER_TYPE = "number_type"
+POSSIBLE = "possible"
+
+_PARSE_OUTPUT = {COUNTRY_CODE: pl.Int32, NATIONAL_NUMBER: pl.String, ERROR: pl.Int8}
+
+# Working columns.
+_VALUE = "__value"
+_INTERNATIONAL = "__international"
+_REGION = "__region"
+_DIGITS = "__digits"
+_NUMBER = "__number"
+_META_REGION = "__meta_region"
+_DECIDED = "__decided"
+
+# `parse` keeps a national prefix unstripped if what is left has one of these lengths.
+_NOT_A_FULL_LENGTH = frozenset(
+    {
+        ValidationResult.TOO_SHORT,
+        ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        ValidationResult.INVALID_LENGTH,
+    }
+)
+# `_extract_country_code` takes the first one, two or three digits that are a country code (none
+# starts with 0): so the first three digits decide it, and these tables, indexed by them, hold the
+# code, how many digits it has, and its main region.
+_CODES_OF_PREFIXES = [
+    next(
+        (
+            int(digits[:size])
+            for size in (1, 2, 3)
+            if digits[0] != "0" and int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE
+        ),
+        None,
+    )
+    for digits in (f"{prefix:03d}" for prefix in range(1000))
+]
+_CODE_OF_PREFIX = pl.Series(_CODES_OF_PREFIXES, dtype=pl.Int32)
+_CODE_LENGTH_OF_PREFIX = pl.Series(
+    [None if code is None else len(str(code)) for code in _CODES_OF_PREFIXES], dtype=pl.UInt32
+)
+_MAIN_REGION_OF_PREFIX = pl.Series(
+    [None if code is None else MAIN_REGIONS[code] for code in _CODES_OF_PREFIXES],
+    dtype=pl.String,
+)
+
+
+def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
+    """`phonenumbers.parse(value, region)` for each pair, as far as it can be decided exactly.
+
+    Returns one row per value: `country_code` (Int32) and `national_number` (the national
+    significant number as text, Italian leading zeros included, so `"+" + country_code +
+    national_number` is the E.164 form) where it parses; `error` (a `NumberParseException` error
+    type) where phonenumbers would raise; all three null where undecided.
+    """
+    if values.is_empty():
+        return pl.DataFrame(schema=_PARSE_OUTPUT)
+    value, region = pl.col(_VALUE), pl.col(_REGION)
+    international = value.str.starts_with("+")
+    frame = (
+        pl.DataFrame([values.cast(pl.String).alias(_VALUE), regions.cast(pl.String).alias(_REGION)])
+        .lazy()
+        .with_columns(
+            international.alias(_INTERNATIONAL),
+            pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS),
+        )
+        .with_columns(
+            (
+                pl.col(_DIGITS).str.contains("^[0-9]+$")
+                & (value.str.len_bytes() <= MAX_INPUT_STRING_LENGTH)
+                & (international | region.is_not_null())
+            ).alias(_DECIDED)
+        )
+        .collect()
+    )
+    decided = pl.col(_DECIDED)
+    # A value read in a region first looks for its country code the way
+    # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
+    # step with the metadata that `parse` holds by then. Each step settles the common case, and
+    # an exact step takes the rest.
+    split = settle(
+        frame,
+        decided,
+        ([_INTERNATIONAL, _REGION], _split),
+        ([_REGION], _split_national_exactly),
+        _SPLIT_SCHEMA,
+    )
+    pending = decided & pl.col(ERROR).is_null()
+    by = [COUNTRY_CODE, _META_REGION]
+    parsed = settle(
+        split,
+        pending,
+        (by, _strip_for_parsing),
+        (by, _strip_for_parsing_exactly),
+        _PARSED_SCHEMA,
+    )
+    return parsed.select(
+        pl.when(pending).then(COUNTRY_CODE).alias(COUNTRY_CODE),
+        pl.when(pending).then(NATIONAL_NUMBER).alias(NATIONAL_NUMBER),
+        pl.when(decided).then(ERROR).alias(ERROR),
+    )
+
+
+# --- the steps ----------------------------------------------------------------------------------
+
+_SPLIT_SCHEMA = {
+    COUNTRY_CODE: pl.Int32,
+    _NUMBER: pl.String,
+    _META_REGION: pl.String,
+    ERROR: pl.Int8,
+    _DECIDED: pl.Boolean,
+}
+_PARSED_SCHEMA = {NATIONAL_NUMBER: pl.String, ERROR: pl.Int8, _DECIDED: pl.Boolean}
+
+
+def _split(international: bool, region: str | None) -> dict[str, pl.Expr]:
+    return _split_international() if international else _split_national(region)
+
+
+@cache
+def _split_international() -> dict[str, pl.Expr]:
+    """`+` and digits: `_maybe_extract_country_code` after a `+`, with `parse`'s checks on it."""
+    digits = pl.col(_DIGITS)
+    prefix = digits.str.slice(0, 3).cast(pl.UInt16, strict=False)
+    code = pl.lit(_CODE_OF_PREFIX).gather(prefix)
+    # `_is_viable_phone_number`: after a `+`, three digits at least.
+    too_few = digits.str.len_bytes() < 3
+    return {
+        COUNTRY_CODE: code,
+        _NUMBER: digits.str.slice(pl.lit(_CODE_LENGTH_OF_PREFIX).gather(prefix)),
+        _META_REGION: pl.lit(_MAIN_REGION_OF_PREFIX).gather(prefix),
+        ERROR: pl.when(too_few)
+        .then(NumberParseException.NOT_A_NUMBER)
+        .when(code.is_null())
+        .then(NumberParseException.INVALID_COUNTRY_CODE),
+        # Without a country code `parse` retries the digits as a national number: that fails for
+        # certain only without a region.
+        _DECIDED: too_few | code.is_not_null() | pl.col(_REGION).is_null(),
+        SETTLED: pl.lit(True),
+    }
+
+
+@cache
+def _split_national(region: str | None) -> dict[str, pl.Expr]:
+    """Digits read in a region: its country code, for the digits that do not start with it (the
+    others are left unsettled, for `_split_national_exactly`)."""
+    plan = region_plan(region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False), SETTLED: pl.lit(True)}
+    digits = pl.col(_DIGITS)
+    return {
+        COUNTRY_CODE: pl.lit(plan.country_code),
+        _NUMBER: digits,
+        _META_REGION: pl.col(_REGION),
+        # Two digits are viable too, but too rare to need a rule.
+        _DECIDED: (digits.str.len_bytes() >= 3) & ~_prefixed(digits, plan.international_prefix),
+        SETTLED: ~digits.str.starts_with(str(plan.country_code)),
+    }
+
+
+@cache
+def _split_national_exactly(region: str | None) -> dict[str, pl.Expr]:
+    """Digits read in a region: `_maybe_extract_country_code` with the region's metadata."""
+    plan = region_plan(region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False)}
+    digits = pl.col(_DIGITS)
+    code = str(plan.country_code)
+    # The digits may start with the region's own country code, its `+` lost: phonenumbers drops
+    # the code when the rest reads better as a national number, or the whole is too long.
+    has_code = digits.str.starts_with(code)
+    rest, rest_decided = _strip_national_prefix(digits.str.slice(len(code)), plan)
+    too_long = plan.lengths_where(lambda result: result == ValidationResult.TOO_LONG)
+    without_code = has_code & (
+        (~_matches(digits, plan.general) & _matches(rest, plan.general))
+        | digits.str.len_bytes().is_in(too_long)
+    )
+    decided = (
+        (digits.str.len_bytes() >= 3)  # two digits are viable too, but too rare to need a rule
+        & ~_prefixed(digits, plan.international_prefix)
+        & (~has_code | rest_decided)
+    )
+    return {
+        COUNTRY_CODE: pl.lit(plan.country_code),
+        _NUMBER: pl.when(without_code).then(rest).otherwise(digits),
+        # With the code found, `parse` goes on with the code's main region's metadata.
+        _META_REGION: pl.when(without_code)
+        .then(pl.lit(MAIN_REGIONS[plan.country_code]))
+        .otherwise(pl.col(_REGION)),
+        _DECIDED: decided,
+    }
+
+
+@cache
+def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Expr]:
+    """The rest of `parse` once the country code is known, for the numbers the national prefix
+    does not match: they stay as they are. The others are left unsettled, for
+    `_strip_for_parsing_exactly`."""
+    plan = plan_for(country_code, region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False), SETTLED: pl.lit(True)}
+    number = pl.col(_NUMBER)
+    length = number.str.len_bytes()
+    prefix = plan.national_prefix
+    return {
+        NATIONAL_NUMBER: number,
+        ERROR: pl.when(length < MIN_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_SHORT_NSN)
+        .when(length > MAX_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_LONG),
+        _DECIDED: pl.lit(True),
+        SETTLED: pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern),
+    }
+
+
+@cache
+def _strip_for_parsing_exactly(country_code: int, region: str | None) -> dict[str, pl.Expr]:
+    """The rest of `parse` once the country code is known: the national prefix and the lengths."""
+    plan = plan_for(country_code, region)
+    if plan is None:
+        return {_DECIDED: pl.lit(False)}
+    number = pl.col(_NUMBER)
+    too_short = number.str.len_bytes() < MIN_LENGTH_FOR_NSN
+    stripped, decided = _strip_national_prefix(number, plan)
+    # The strip stands only if it leaves a number of a full length.
+    full = plan.lengths_where(lambda result: result not in _NOT_A_FULL_LENGTH)
+    national = pl.when(stripped.str.len_bytes().is_in(full)).then(stripped).otherwise(number)
+    return {
+        NATIONAL_NUMBER: national,
+        ERROR: pl.when(too_short)
+        .then(NumberParseException.TOO_SHORT_NSN)
+        .when(national.str.len_bytes() > MAX_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_LONG),
+        _DECIDED: too_short | decided,
+    }
+
+
+def _strip_national_prefix(number: pl.Expr, plan: Plan) -> tuple[pl.Expr, pl.Expr]:
+    """`_maybe_strip_national_prefix_carrier_code`: (the number after it, whether decided)."""
+    prefix = plan.national_prefix
+    if prefix is None:
+        return number, pl.lit(True)
+    matched = number.str.extract(prefix.pattern, 0)
+    stripped = number.str.slice(matched.str.len_bytes())
+    # No strip that turns a number fitting the general pattern into one that does not.
+    kept = matched.is_null() | (_matches(number, plan.general) & ~_matches(stripped, plan.general))
+    plain = (
+        pl.lit(True)
+        if prefix.transform_group is None
+        else number.str.extract(prefix.pattern, prefix.transform_group).is_null()
+    )
+    decided = matched.is_null() | (
+        pl.when(matched == "").then(prefix.empty_match_strips).otherwise(plain)
+    )
+    return pl.when(kept).then(number).otherwise(stripped), decided
+
+
+def _matches(number: pl.Expr, desc: Desc | None) -> pl.Expr:
+    """`_match_national_number`: the pattern alone, no length check."""
+    return pl.lit(False) if desc is None else number.str.contains(desc.pattern)
+
+
+def _prefixed(number: pl.Expr, pattern: str | None) -> pl.Expr:
+    return pl.lit(False) if pattern is None else number.str.contains(pattern)
