@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-from prefect.runtime import task_run
+from prefect.runtime import flow_run, task_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows._artifacts import ApplyProgress, publish_markdown, publish_table, reject_examples
@@ -100,7 +100,8 @@ class PrefectSteps(LocalSteps):
     """Runs each stage as a Prefect task of the current flow run, and publishes the artifacts."""
 
     def __init__(self, ui: Stages, *, runner: RunnerKind, dask_address: str | None) -> None:
-        super().__init__(ui)
+        # The flow run's id is the run id the state and the ledger record.
+        super().__init__(ui, run_id=flow_run.get_id())
         self._runner = runner
         self._dask_address = dask_address
 

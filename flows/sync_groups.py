@@ -56,6 +56,11 @@ async def sync_groups(
     partition_rows: PartitionRows = 500_000,
     use_cache: bool = True,
     lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+    state: str | None = None,
+    optouts: str | None = None,
+    readd_left: bool = False,
+    strict: bool = False,
+    allow_empty: bool = False,
     fan_out_deployment: str | None = None,
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
@@ -71,9 +76,10 @@ async def sync_groups(
         group: Target one group by name (created if missing).
         group_id: Target one existing group by id.
         group_column: Column naming each row's group; every distinct value is a group.
-        phone_column: Column holding the phone numbers (default: detected from the header).
-        country_column: Column holding each row's ISO country (e.g. GB, US).
-        default_region: ISO country for numbers written without a country code.
+        phone_column: Column holding the phone numbers (default: detected, mobile columns first).
+        country_column: Column holding each row's country (GB, GBR, United Kingdom, +44;
+            default: detected when its values are countries).
+        default_region: Country for numbers written without a country code (GB, UK, +44).
         mode: add: add what is missing; mirror: make each group exactly the file's set;
             remove: take the listed numbers out.
         dry_run: Compute and report the plan; change nothing.
@@ -93,6 +99,14 @@ async def sync_groups(
             unchanged since a previous run ($SINCH_GROUPS_CACHE; "off" there disables it too).
         lock_timeout: Seconds to wait while another flow run writes one of the groups (a
             global concurrency limit per group); 0 fails at once.
+        state: Folder of each group's base (its membership after this tool's last run), as the
+            worker sees it; default $SINCH_GROUPS_HOME/state. Workers that share groups share it.
+        optouts: Folder of the opt-out ledger (numbers seen leaving a group on Sinch's side,
+            never added back); default $SINCH_GROUPS_HOME/optouts.
+        readd_left: Add back, for this run only, numbers that left a group on Sinch's side.
+        strict: Mirror also removes members who joined on Sinch's side (under the guard).
+        allow_empty: Go on when no row is valid (create the named group empty); otherwise such
+            a run changes nothing and its report says why.
         fan_out_deployment: "flow/deployment" to run one flow run per group on, so several
             workers share a large sync; the guard is still checked for every group first.
         credentials_block: Prefect Secret block holding the credentials; it wins over the
@@ -121,6 +135,11 @@ async def sync_groups(
         partition_rows=partition_rows,
         use_cache=use_cache,
         lock_timeout=lock_timeout,
+        state=state,
+        optouts=optouts,
+        readd_left=readd_left,
+        strict=strict,
+        allow_empty=allow_empty,
         fan_out=fan_out_deployment is not None,
     )
     target = await resolve_target(target_env_prefix, credentials_block)

@@ -5,7 +5,7 @@
     ├── UnreadableSourceError       a file that exists but cannot be parsed (.path, .hint)
     ├── MissingColumnError          a named column is not in the file (.path, .column, .available)
     │   └── NoPhoneColumnError      the phone column is missing or could not be recognised
-    └── InvalidRegionError          a default region that is not an ISO 3166 alpha-2 code
+    └── InvalidRegionError          a default region that names no country phonenumbers knows
 
 The CLI catches `PipelineError` and prints `Error: <message>`; the leaves exist so that tests and
 callers can tell the cases apart, and carry what they are about as attributes.
@@ -62,7 +62,8 @@ class NoPhoneColumnError(MissingColumnError):
 
 
 class InvalidRegionError(PipelineError):
-    """A default region that phonenumbers does not know."""
+    """A default region that names no country phonenumbers knows (by code, name or dialling
+    code); the message suggests the nearest spelling that does."""
 
 
 _LISTED_COLUMNS = 30

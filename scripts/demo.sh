@@ -28,6 +28,8 @@ step $BIN/sinch-groups sync $S/multi_group.csv --group-column segment --default-
 step $BIN/sinch-groups sync $S/contacts.parquet --group Warehouse --country-column country --no-progress
 step $BIN/sinch-groups sync $S/optout.csv --group Newsletter --mode remove --default-region GB --no-progress
 step $BIN/sinch-groups sync $S/contacts_clean.csv --group Warehouse --mode mirror --dry-run --no-progress
+# A CRM export as it comes, no flags: the mobile and country columns are detected (and printed).
+step $BIN/sinch-groups sync $S/hubspot_export.csv --group HubSpot --dry-run --no-progress
 step $BIN/sinch-groups export --out "$OUT/snapshots"
 step $BIN/sinch-groups groups
 step $BIN/sinch-groups snapshots list "$OUT/snapshots"

@@ -17,12 +17,15 @@ with EmulatorServer(EmulatorConfig(db_path=None)) as server:   # port 0: a free 
 app = create_app(EmulatorConfig())     # the ASGI app, for httpx.ASGITransport
 ```
 Test helpers outside the Sinch namespace: `POST /_emulator/reset` wipes every group;
-`PUT /_emulator/faults` (a JSON object of `Faults` fields) switches faults at run time.
+`PUT /_emulator/faults` (a JSON object of `Faults` fields) switches faults at run time;
+`POST /_emulator/inbound` (`{"from", "to", "body"}`) simulates a subscriber texting a group's
+`auto_update` keyword, so joining and leaving by SMS can be rehearsed (`send_inbound` in Python).
 
 Layout (after moto): `models` holds the rules and state with no HTTP in it, `store` the SQLite
 storage, `entities` the value types they share, `responses` the HTTP handlers, `app` the routes
 and `create_app`, `exceptions` Sinch's error codes, `constants` the limits, `msisdn` the number
-rules, `auth` tokens, `faults` misbehaviour, `config` the settings, `server` uvicorn.
+rules, `keywords` the auto_update keyword match, `auth` tokens, `faults` misbehaviour, `config`
+the settings, `server` uvicorn, `control` a Python client for the control routes.
 This package imports nothing from `pipeline` (the library it serves), as moto sits beside boto3.
 """
 
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
         load_refuse_numbers,
     )
     from .constants import DEFAULT_PLAN_ID, DEFAULT_TOKEN
+    from .control import send_inbound
     from .server import EmulatorServer, serve
 
 # Each name is imported from its module on first use (PEP 562), so that reading a constant (the
@@ -61,6 +65,7 @@ _EXPORTS = {
     "create_app": ".app",
     "load_config_file": ".config",
     "load_refuse_numbers": ".config",
+    "send_inbound": ".control",
     "serve": ".server",
 }
 
@@ -77,6 +82,7 @@ __all__ = [
     "create_app",
     "load_config_file",
     "load_refuse_numbers",
+    "send_inbound",
     "serve",
 ]
 

@@ -82,6 +82,7 @@ def routes(api: EmulatorAPI) -> list[Route]:
         _route("/oauth2/token", {"POST": api.issue_token}),
         _route("/_emulator/reset", {"POST": api.reset}),
         _route("/_emulator/faults", {"PUT": api.put_faults}),
+        _route("/_emulator/inbound", {"POST": api.inbound}),
     ]
 
 

@@ -112,3 +112,14 @@ class GroupChanges:
     add_from_group: str | None = None
     remove_from_group: str | None = None
     auto_update: AutoUpdate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """What one simulated inbound SMS changed: ids of the groups joined and left, oldest first.
+
+    Only real changes are listed: a join by a member or a leave by a non-member is a no-op.
+    """
+
+    joined: list[str]
+    left: list[str]

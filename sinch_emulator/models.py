@@ -38,6 +38,7 @@ from .entities import (
     GroupChanges,
     GroupPage,
     GroupSpec,
+    InboundResult,
     Unset,
 )
 from .exceptions import (
@@ -46,7 +47,8 @@ from .exceptions import (
     NotFoundError,
     UnknownGroupError,
 )
-from .msisdn import normalize_msisdns
+from .keywords import Action, keyword_action, split_words
+from .msisdn import address_key, normalize_msisdn, normalize_msisdns
 from .store import Store, StoredGroup, from_millis, to_millis
 
 _WHITESPACE = re.compile(r"\s")
@@ -184,6 +186,55 @@ class GroupsModel:
         """`list_members` as the JSON body the API sends."""
         with self.store.transaction():
             return self.store.members_json(self._get(namespace, group_id).pk)
+
+    def receive_inbound(
+        self, sender: str, to: str, body: str, *, namespace: str | None = None
+    ) -> InboundResult:
+        """Apply an inbound SMS from `sender` to `to` to every group whose `auto_update` it hits.
+
+        A group is hit when its `auto_update.to` is the number texted (`to`); then its add
+        keyword makes the sender join and its remove keyword makes the sender leave. Rules:
+        - `to` and `sender` follow the API's MSISDN input rules (leading `+`/`00`, spaces,
+          dashes, brackets and dots ignored), so a number compares however it was typed; a `to`
+          that is no plausible MSISDN (a short code) compares with those characters stripped.
+          An implausible `sender` is a 400 `Invalid MSISDN`, like a bad number in `add`; a `to`
+          with nothing left after stripping is a 400 (it could only ever match nothing).
+        - The keyword match is `keywords.keyword_action`: whitespace-split body, first (and, if
+          configured, second) word equal ignoring case (casefold), further words ignored,
+          punctuation part of a word, and remove wins when the body matches both keywords.
+        - `namespace` (a service plan or project id) limits this to that namespace's groups;
+          None means every namespace, as one number can serve several plans.
+        - Membership changes as an update's `add`/`remove` would change it (same store calls,
+          `size` and `modified_at` updated); a join by a member or a leave by a non-member
+          changes nothing, not even `modified_at`. `refuse_numbers` does not apply: it is a fault
+          of the API requests, and the control routes skip faults.
+        All of it happens in one transaction: every group changes, or (on error) none.
+        """
+        number = normalize_msisdn(sender)
+        texted = address_key(to)
+        if not texted:
+            raise ConstraintViolationError(f"to must hold a number or short code, got '{to}'")
+        words = split_words(body)
+        joined: list[str] = []
+        left: list[str] = []
+        with self.store.transaction():
+            for stored in self.store.auto_updating(namespace):
+                auto_update = stored.group.auto_update
+                if auto_update is None or address_key(auto_update.to) != texted:
+                    continue
+                action = keyword_action(auto_update, words)
+                if action is Action.JOIN and self.store.add_members(stored.pk, [number]):
+                    self._resize(stored, +1)
+                    joined.append(stored.group.id)
+                elif action is Action.LEAVE and self.store.remove_members(stored.pk, [number]):
+                    self._resize(stored, -1)
+                    left.append(stored.group.id)
+        return InboundResult(joined=joined, left=left)
+
+    def _resize(self, stored: StoredGroup, delta: int) -> None:
+        """Record a membership change of `delta` members, as an update does (size, modified_at)."""
+        group = replace(stored.group, size=stored.group.size + delta, modified_at=self._now())
+        self.store.save(stored.pk, group)
 
     def reset(self) -> None:
         """Forget every group of every namespace."""

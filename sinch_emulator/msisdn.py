@@ -42,6 +42,21 @@ def normalize_msisdn(value: str) -> str:
     return digits
 
 
+def address_key(value: str) -> str:
+    """The form in which two SMS addresses (an inbound's `to`, a group's `auto_update.to`) compare.
+
+    A plausible MSISDN becomes its digits, so `+1 555-123-1234` and `0015551231234` are one number.
+    Anything else (a short code such as `12345`, which the API takes as `auto_update.to` unchecked)
+    only loses the separators and the `+`/`00` prefix the input rules ignore, instead of being an
+    error: a short-code keyword campaign is what `auto_update` is typically set up with.
+    """
+    try:
+        return normalize_msisdn(value)
+    except InvalidMsisdnError:
+        bare = value.translate(_IGNORED)
+        return bare.removeprefix("+") if bare.startswith("+") else bare.removeprefix("00")
+
+
 def normalize_msisdns(values: Iterable[str], refused: frozenset[str] = frozenset()) -> list[str]:
     """Normalize a whole array, failing on the first implausible or `refused` number.
 

@@ -126,6 +126,20 @@ class EmulatorAPI:
         self.model.refused_numbers = faults.refuse_numbers
         return JSONResponse(faults.to_dict())
 
+    async def inbound(self, request: Request) -> Response:
+        """POST /_emulator/inbound: simulate an SMS to a group's `auto_update.to` number.
+
+        Body `{"from": MSISDN, "to": NUMBER, "body": TEXT, "service_plan_id"?: ID}` (the first
+        three required strings, 400 syntax_constraint_violation when missing); answers
+        `{"joined": [group ids], "left": [group ids]}`. The rules: `GroupsModel.receive_inbound`.
+        """
+        message = await _json_object(request)
+        sender, to, body = (_required_string(message, key) for key in ("from", "to", "body"))
+        result = self.model.receive_inbound(
+            sender, to, body, namespace=_string(message, "service_plan_id")
+        )
+        return JSONResponse({"joined": result.joined, "left": result.left})
+
 
 def _group_json(group: Group) -> dict[str, Any]:
     """The wire form of a group: null fields left out, timestamps `...T..:..:..mmmZ`."""
@@ -259,6 +273,13 @@ def _string(body: Mapping[str, Any], key: str, where: str = "") -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):
         raise InvalidJSONError(f"{where or key} must be a string")
+    return value
+
+
+def _required_string(body: Mapping[str, Any], key: str) -> str:
+    value = _string(body, key)
+    if value is None:
+        raise ConstraintViolationError(f"{key} is required")
     return value
 
 

@@ -7,6 +7,7 @@ picks a free port) and the real port is known before the first request.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -143,6 +144,10 @@ def banner(config: EmulatorConfig, url: str) -> str:
             f"  OAuth2 token endpoint: POST {url}/oauth2/token"
             f" (access tokens live {config.token_ttl} s)"
         )
+    snippets = sdk_snippets(config, url)
+    if snippets:
+        lines.append("  official Sinch Python SDK (it ignores SINCH_BASE_URL): point it here with")
+        lines.extend(["", "\n\n".join(snippets), ""])
     lines.append(f"  storage: {config.db_path or 'in memory (lost on exit)'}")
     faults = {
         key: value
@@ -152,6 +157,40 @@ def banner(config: EmulatorConfig, url: str) -> str:
     if faults:
         lines.append(f"  faults: {faults} (seed {config.faults.seed})")
     return "\n".join(lines)
+
+
+def sdk_snippets(config: EmulatorConfig, url: str) -> list[str]:
+    """Python that points the official SDK (`pip install sinch`) at this emulator: one snippet for
+    the first service plan, one for the first project key.
+
+    The SDK reads no SINCH_BASE_URL: it builds its URLs from `configuration` origins, so a user
+    must set those, and getting them wrong silently talks to the real Sinch. The snippets are
+    printed flush left so they paste into a Python prompt; a test runs them.
+    """
+    snippets = []
+    if config.plans:
+        plan = config.plans[0]
+        snippets.append(
+            "from sinch import SinchClient\n"
+            f"client = SinchClient(service_plan_id={_py(plan.id)}, "
+            f"sms_api_token={_py(plan.token)})\n"
+            f"client.configuration.sms_origin_with_service_plan_id = {_py(url)}"
+        )
+    if config.projects:
+        key = config.projects[0]
+        snippets.append(
+            "from sinch import SinchClient  # OAuth2 project key\n"
+            f"client = SinchClient(project_id={_py(key.project_id)}, key_id={_py(key.key_id)}, "
+            f'key_secret={_py(key.key_secret)}, sms_region="us")\n'
+            f"client.configuration.auth_origin = {_py(url)}\n"
+            f"client.configuration.sms_origin = {_py(url)}"
+        )
+    return snippets
+
+
+def _py(text: str) -> str:
+    """A Python string literal in double quotes (a JSON string is one), as the README writes."""
+    return json.dumps(text)
 
 
 def base_url(host: str, port: int) -> str:

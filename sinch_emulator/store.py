@@ -170,6 +170,15 @@ class Store:
         stored = [_stored(row) for row in rows]
         return [item for item in stored if child_id in item.group.child_groups]
 
+    def auto_updating(self, namespace: str | None = None) -> list[StoredGroup]:
+        """Groups with `auto_update` set, of one namespace or of all, oldest first."""
+        where = "auto_update IS NOT NULL" + ("" if namespace is None else " AND namespace = ?")
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM groups WHERE {where} ORDER BY pk",  # noqa: S608
+            () if namespace is None else (namespace,),
+        )
+        return [_stored(row) for row in rows]
+
     def insert(self, namespace: str, group: Group) -> int:
         """Store a new group (its fields, not its members); return its storage key."""
         cursor = self._db.execute(

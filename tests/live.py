@@ -1,5 +1,5 @@
 """Helpers for tests that talk HTTP to a live emulator: a client, every group's state, seeding,
-switching faults.
+switching faults, simulating subscribers' keyword texts.
 
 One copy for the flow, export, Prefect and reliability tests; they check the emulator's state
 through the project's own client, as a user's script would.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient, RetryPolicy
-from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer
+from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorServer, send_inbound
 
 FAST_RETRY = RetryPolicy(max_attempts=12, initial=0.001, maximum=0.02, total_timeout=60.0)
 """For the test's own set-up and checks: persistent, without real waiting."""
@@ -60,3 +60,12 @@ def set_faults(server: EmulatorServer | str, **faults: object) -> None:
     """Switch the emulator's faults through `PUT /_emulator/faults` ({} turns them off)."""
     base_url = server if isinstance(server, str) else server.base_url
     httpx.put(f"{base_url}/_emulator/faults", json=faults, timeout=10).raise_for_status()
+
+
+def inbound(server: EmulatorServer | str, sender: str, to: str, body: str) -> dict[str, list[str]]:
+    """Simulate an SMS from `sender` to `to` (`POST /_emulator/inbound`), every plan's groups.
+
+    Returns `{"joined": [...], "left": [...]}`: the ids of the groups whose membership changed.
+    """
+    base_url = server if isinstance(server, str) else server.base_url
+    return send_inbound(base_url, sender=sender, to=to, body=body)

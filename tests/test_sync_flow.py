@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from flows.sync_groups import sync_groups
+from pipeline.sync.engine import NothingValidError
 from pipeline.sync.groups import AmbiguousGroupError, InvalidGroupNameError
 from pipeline.sync.options import SyncOptionsError
 from pipeline.sync.plan import Mode, RemovalGuardError
@@ -157,8 +158,15 @@ async def test_suppression_applies_in_every_mode_even_with_an_empty_input(
     empty.write_text("phone\n")
     others = [number(i) for i in range(100, 110)]
     await seed_group(sinch_env, "Other", [*others, number(3)])
+    with pytest.raises(NothingValidError, match="has a header but no rows"):
+        await sync_groups(source=str(empty), group="Other", suppress=[str(optout)])
+    # --allow-empty: an empty input still applies the suppressions
     report = await sync_groups(
-        source=str(empty), group="Other", suppress=[str(optout)], default_region="GB"
+        source=str(empty),
+        group="Other",
+        suppress=[str(optout)],
+        default_region="GB",
+        allow_empty=True,
     )
     assert report.rows_read == 0
     assert report.groups[0].suppressed_removed == 1

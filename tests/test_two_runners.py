@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.cli._mode import LOCAL_NOTE
 from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
-from tests.live import seed_group, set_faults
+from tests.live import client_for, seed_group, set_faults
 
 pytestmark = pytest.mark.usefixtures("wide_console")
 
@@ -144,6 +144,44 @@ def test_a_sync_gives_the_same_outputs_in_process_and_through_prefect(
         assert local[2]["rejected_by_reason"]["api_rejected"] == 1
 
 
+def test_a_three_way_sync_gives_the_same_outputs_in_process_and_through_prefect(
+    fresh_emulator: Callable[[], EmulatorServer],
+    prefect_harness: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Night 1 writes the base; on Sinch's side one member leaves and one joins; night 2 (a
+    mirror) keeps the leaver out and the joiner in, the same way in both runners."""
+    source = write_contacts(tmp_path / "contacts.csv")
+    outcomes = {}
+    for mode, url in (("local", None), ("prefect", prefect_harness)):
+        server = fresh_emulator()
+        folder = tmp_path / mode
+        memory = ["--state", str(folder / "state"), "--optouts", str(folder / "optouts")]
+        args = ["sync", str(source), "--group", "News", "--default-region", "GB", "--no-progress"]
+        first = run([*args, *memory], url, monkeypatch)
+        assert first.exit_code == 0, first.output
+        asyncio.run(_leave_and_join(server, leaver=number(3), joiner=number(70)))
+        night = [*args, *memory, "--mode", "mirror", "--report", str(folder / "report.json")]
+        result = run([*night, "--rejects", str(folder / "rejects.csv")], url, monkeypatch)
+        report = comparable_report(folder / "report.json")
+        (group,) = report["groups"]
+        assert group.pop("base")["mode"] == "add", "night 2 diffed against night 1's base"
+        outcomes[mode] = (result.exit_code, comparable_output(result, folder), report)
+    local, prefect = outcomes["local"], outcomes["prefect"]
+    assert local == prefect
+    (group,) = local[2]["groups"]
+    assert (group["left"], group["left_kept_out"], group["optouts_recorded"]) == (1, 1, 1)
+    assert (group["joined"], group["joined_kept"], group["removed"], group["added"]) == (1, 1, 0, 0)
+
+
+async def _leave_and_join(server: EmulatorServer, *, leaver: str, joiner: str) -> None:
+    """What a STOP text and a JOIN text do to the group, through the API."""
+    async with client_for(server) as client:
+        (group,) = [g async for g in client.iter_groups() if g.name == "News"]
+        await client.update_group(group.id, add=[joiner], remove=[leaver])
+
+
 def test_an_export_gives_the_same_snapshot_in_process_and_through_prefect(
     fresh_emulator: Callable[[], EmulatorServer],
     prefect_harness: str,
@@ -169,7 +207,8 @@ def test_prefect_without_an_api_is_one_line_and_no_temporary_server(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
-    result = run(["sync", "x.csv", "--group", "g", "--prefect"], None, monkeypatch)
+    source = write_contacts(tmp_path / "x.csv")
+    result = run(["sync", str(source), "--group", "g", "--prefect"], None, monkeypatch)
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         "Error: --prefect needs a Prefect API: set PREFECT_API_URL (for example to a "

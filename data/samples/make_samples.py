@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import sys
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -244,6 +245,59 @@ OPTOUT_ROWS = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# hubspot_export.csv: HubSpot's contact export as it comes. A mostly empty `Phone Number` beside
+# `Mobile Phone Number`, countries as names in `Country/Region`. Loads with no options at all:
+# the mobile column and the country column are detected, and every row is valid.
+# ---------------------------------------------------------------------------------------------
+HUBSPOT_HEADER = (
+    "Record ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Mobile Phone Number",
+    "Country/Region",
+)
+HUBSPOT_ROWS = [
+    ("Olivia", "Bennett", "", "+44 7400 300101", "United Kingdom"),
+    ("Harry", "Collins", "+44 20 7946 0321", "07400 300102", "United Kingdom"),
+    ("Amelia", "Wright", "", "07400 300103", "United Kingdom"),
+    ("Lukas", "Hoffmann", "", "0151 23456701", "Germany"),
+    ("Mia", "Schneider", "+49 30 1234567", "0170 1234501", "Germany"),
+    ("Felix", "Braun", "", "+49 176 98765401", "Germany"),
+    ("Emily", "Johnson", "(201) 555-0145", "(201) 555-0146", "United States"),
+    ("Noah", "Davis", "", "415-555-0178", "United States"),
+    ("Chloé", "Bernard", "", "06 12 34 56 01", "France"),
+    ("Liam", "Murphy", "", "087 123 4501", "Ireland"),
+    ("Daan", "de Vries", "", "06 12345601", "Netherlands"),
+    ("Astrid", "Nilsson", "", "+46 70 174 06 07", ""),
+]
+
+# ---------------------------------------------------------------------------------------------
+# salesforce_contacts.csv: a Salesforce contact report. `Mobile` and `Phone`, a `Mailing Country`
+# typed by people (`United States`, `Deutschland`, `UK`, `England`), numbers kept as text with
+# Excel's `="..."` formula, and contacts with no mobile (rejected as empty: only one column is read).
+# ---------------------------------------------------------------------------------------------
+SALESFORCE_HEADER = ("First Name", "Last Name", "Mobile", "Phone", "Mailing Country")
+SALESFORCE_ROWS = [
+    ("James", "Smith", "(201) 555-0161", "(201) 555-0100", "United States"),
+    ("Mary", "Jones", '="+14155550163"', "", "United States"),
+    ("Robert", "Taylor", "", "(415) 555-0164", "United States"),
+    ("Anna", "Müller", "0151 23456702", "", "Deutschland"),
+    ("Jonas", "Weber", '="0176 98765402"', "", "Deutschland"),
+    ("Lea", "Fischer", "+49 151 23456703", "", "Germany"),
+    ("Oliver", "Brown", '="+447400300201"', "", "United Kingdom"),
+    ("George", "Wilson", "07400 300202", "020 7946 0322", "UK"),
+    ("Isla", "Evans", "", "020 7946 0323", "England"),
+    ("Camille", "Laurent", "06 12 34 56 02", "", "France"),
+    ("Lucía", "García", "612 345 602", "", "España"),
+    ("Ryan", "O'Brien", "087 123 4502", "", "Ireland"),
+    ("Chris", "Lee", "(514) 555-0174", "", "Canada"),
+    ("Emma", "Johansson", "070-174 06 06", "", "Sweden"),
+]
+
+
 _MESSY_NAMES = [
     "Hartley, Alice",
     "Okafor, Ben",
@@ -276,7 +330,7 @@ _MESSY_NAMES = [
 def write_samples(out: Path) -> None:
     """Write every sample file into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    clean = [(f, last, f"{f}.{last}@example.com".lower(), phone) for f, last, phone in CLEAN_ROWS]
+    clean = [(f, last, _email(f, last), phone) for f, last, phone in CLEAN_ROWS]
     _write_csv(out / "contacts_clean.csv", CLEAN_HEADER, clean)
     messy = [
         (f"C-{1001 + i}", _MESSY_NAMES[i % len(_MESSY_NAMES)], phone, country, note)
@@ -302,6 +356,18 @@ def write_samples(out: Path) -> None:
     _write_csv(out / "multi_group.csv", MULTI_HEADER, MULTI_ROWS)
     _write_csv(out / "optout.csv", OPTOUT_HEADER, OPTOUT_ROWS)
     parquet_frame().write_parquet(out / "contacts.parquet")
+    hubspot = [
+        (str(1001 + i), f, last, _email(f, last), *rest)
+        for i, (f, last, *rest) in enumerate(HUBSPOT_ROWS)
+    ]
+    _write_csv(out / "hubspot_export.csv", HUBSPOT_HEADER, hubspot)
+    _write_csv(out / "salesforce_contacts.csv", SALESFORCE_HEADER, SALESFORCE_ROWS)
+
+
+def _email(first: str, last: str) -> str:
+    """`chloe.bernard@example.com` for Chloé Bernard, as CRMs are usually fed."""
+    name = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return f"{name}@example.com".lower().replace(" ", "")
 
 
 def parquet_frame() -> pl.DataFrame:

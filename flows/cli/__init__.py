@@ -14,6 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.cli import emulator as _emulator  # noqa: F401  (registers `emulator`)
 from flows.cli import export as _export  # noqa: F401  (registers `export`, `diff`, `migrate`)
 from flows.cli import groups as _groups  # noqa: F401  (registers `groups`)
+from flows.cli import optouts as _optouts  # noqa: F401  (registers `optouts`)
 from flows.cli import snapshots as _snapshots  # noqa: F401  (registers `snapshots`)
 from flows.cli import sync as _sync  # noqa: F401  (registers `sync`)
 from flows.cli._app import app

@@ -22,6 +22,8 @@ from pipeline.errors import PipelineError
 from pipeline.storage import home_dir
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from pipeline.sinch import Target
 
 EnvPrefix = Annotated[
@@ -74,16 +76,32 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def check_credentials(*env_prefixes: str) -> None:
+    """Raise the ConfigurationError of a partial `{prefix}*` credential set, before anything slow.
+
+    `target_session` would raise the same error, but only after the command has decided where to
+    run (and perhaps said so) or, for a migration's source, after the emulator started.
+    """
+    from pipeline.sinch import Target
+
+    for prefix in env_prefixes:
+        Target.from_env(prefix)
+
+
 @contextmanager
 def target_session(
-    env_prefix: str = "SINCH_", credentials_block: str | None = None
+    env_prefix: str = "SINCH_",
+    credentials_block: str | None = None,
+    *,
+    notes: Console | None = None,
 ) -> Iterator[Target]:
     """Yield the target of the named Secret block or of the `{env_prefix}*` variables, or the
     embedded emulator when neither names one.
 
     Flows never receive credentials as parameters (Prefect records parameters), they read them from
     the block or the environment; so for the embedded emulator the demo credentials are put in the
-    environment for the run.
+    environment for the run. The line saying so goes to `notes` (stdout unless told: `--json`
+    keeps stdout for the JSON alone).
     """
     from pipeline.sinch import ConfigurationError, Target
     from sinch_emulator import (
@@ -113,7 +131,7 @@ def target_session(
     db_path.parent.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(plans=[Plan(id=DEFAULT_PLAN_ID, token=DEFAULT_TOKEN)], db_path=db_path)
     with EmulatorServer(config) as server:
-        console.print(
+        (notes or console).print(
             f"Using the embedded Sinch emulator at {server.base_url} (state in {db_path}): "
             f"no {env_prefix}SERVICE_PLAN_ID/{env_prefix}API_TOKEN set.",
             soft_wrap=True,
@@ -125,6 +143,46 @@ def target_session(
         }
         with _environ(embedded):
             yield Target.from_env(env_prefix)
+
+
+def print_table(table: Table, *, out: Console | None = None) -> None:
+    """Print `table` at the terminal's width, or wider when its longest words need more room.
+
+    Rich fits a table to the width by cutting cells (`01M90X0CPDT...`), ids included, and in a
+    pipe that width is 80. Ids must come out whole: they are copied into the next command. So a
+    table whose words cannot all fit is printed wider instead (the terminal wraps the line; a
+    pipe keeps it whole). Columns of ids are also `no_wrap`, so Rich narrows the others first.
+    """
+    from rich.measure import Measurement
+
+    out = out or console
+    floor = Measurement.get(out, out.options.update_width(1_000_000), table).minimum
+    if floor > out.width:
+        # Console.print(width=...) only narrows, so a console of the needed width prints it.
+        out = Console(
+            file=out.file,
+            width=floor,
+            color_system=out.color_system,  # type: ignore[arg-type]  # the name it was given
+            force_terminal=out.is_terminal,
+            no_color=out.no_color,
+            highlight=False,
+            markup=False,
+        )
+    out.print(table)
+
+
+@contextmanager
+def stdout_for_json(enabled: bool) -> Iterator[None]:
+    """With `--json`, stdout carries the JSON alone: whatever the command says for people while
+    it runs (notes, the emulator's banner, tables) goes to stderr instead."""
+    if not enabled:
+        yield
+        return
+    console.file = sys.stderr
+    try:
+        yield
+    finally:
+        console.file = None  # type: ignore[assignment]  # back to whatever sys.stdout is then
 
 
 def warning_line(message: str) -> Text:

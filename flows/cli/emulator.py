@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flows.cli._app import app
-from flows.cli._common import console, fail
+from flows.cli._common import fail
 from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN
 
 if TYPE_CHECKING:
@@ -141,6 +141,8 @@ def emulator(
     except (ConfigError, OSError) as exc:
         raise fail(str(exc)) from None
     try:
-        serve(settings, host=host, port=port, echo=console.print)
+        # The banner goes out as plain, flushed text: Rich would wrap it at the terminal's width
+        # and break the URLs and the SDK snippet in it across lines.
+        serve(settings, host=host, port=port)
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc}; pick another --port") from None

@@ -8,6 +8,7 @@ snapshots and needs no target. The library is imported inside the commands, so `
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,8 +20,10 @@ from flows.cli._common import (
     EnvPrefix,
     ShowProgress,
     UsePrefect,
+    check_credentials,
     console,
     handle_errors,
+    print_table,
     target_session,
     warning_line,
 )
@@ -50,6 +53,8 @@ Examples:
   sinch-groups diff snapshots/members/snapshot_at=2026-11-25T22:00:00.000Z snapshots/members/snapshot_at=2026-11-26T22:00:00.000Z
 
   sinch-groups diff snapshots --out changes.parquet      (the two newest snapshots in snapshots/)
+
+  sinch-groups diff snapshots --json | jq '.groups[] | select(.status == "changed")'
 """
 
 MIGRATE_EXAMPLES = """
@@ -89,6 +94,8 @@ def export(
 ) -> None:
     """Snapshot groups and their members to Parquet (groups.parquet + members.parquet)."""
     with handle_errors():
+        if credentials_block is None:
+            check_credentials(env_prefix)
         through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
         with target_session(env_prefix, credentials_block) as target:
             if through_prefect:
@@ -170,6 +177,14 @@ def diff(
         ),
     ] = MatchOn.ID,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged groups too.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print JSON on stdout for scripts: both snapshots, the counts, and per group "
+            "its ids, names, status and member counts (with --out, the file as changes_file).",
+        ),
+    ] = False,
 ) -> None:
     """Compare two snapshots: groups created, deleted, renamed; members added and removed."""
     from pipeline.snapshot import diff_snapshots, latest_snapshots, open_snapshot
@@ -181,31 +196,39 @@ def diff(
             before, after = latest_snapshots(snapshot_a)
         result = diff_snapshots(before, after, match_on=match_on)
         written = result.write_changes(out) if out else None
+    if as_json:
+        found = result.to_dict(include_unchanged=show_all)
+        found["changes_file"] = str(written) if written else None
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
     _print_diff(result, show_all)
     if written:
         console.print(f"Member changes: {written} ({result.changes.height:,} rows)")
 
 
 def _print_diff(result: SnapshotDiff, show_all: bool) -> None:
-    import polars as pl
     from rich.table import Table
 
     title = f"{result.before.taken_at:%Y-%m-%d %H:%M:%S} -> {result.after.taken_at:%Y-%m-%d %H:%M:%S} UTC"
     table = Table(title=title, header_style="bold")
-    for column in ("group", "id", "status", "before", "after", "added", "removed", "unchanged"):
-        table.add_column(column, justify="left" if column in ("group", "id", "status") else "right")
-    shown = result.groups if show_all else result.groups.filter(pl.col("status") != "unchanged")
-    for row in shown.iter_rows(named=True):
+    # Five columns, so that the whole id fits beside the rest at 80 columns (see print_table);
+    # `members` is before -> after, `change` added and removed (unchanged = before - removed).
+    table.add_column("group", overflow="fold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("status")
+    table.add_column("members", justify="right")
+    table.add_column("change", justify="right")
+    for row in result.listed(include_unchanged=show_all).iter_rows(named=True):
         before, after = row["name_before"], row["name_after"]
         name = f"{before} -> {after}" if row["status"] == "renamed" else (after or before)
         table.add_row(
             name or "(no name)",
             row["group_id_after"] or row["group_id_before"],
             row["status"],
-            *(f"{row[key]:,}" for key in ("members_before", "members_after", "added", "removed")),
-            f"{row['unchanged']:,}",
+            f"{row['members_before']:,} -> {row['members_after']:,}",
+            f"+{row['added']:,} -{row['removed']:,}",
         )
-    console.print(table)
+    print_table(table)
     counts = ", ".join(f"{count} {status}" for status, count in result.status_counts().items())
     added = int(result.groups["added"].sum())
     removed = int(result.groups["removed"].sum())
@@ -247,6 +270,7 @@ def migrate(
 
     with handle_errors():
         require_one_source(from_env, str(from_snapshot) if from_snapshot else None)
+        check_credentials(to_env, *([from_env] if from_env else []))
         through_prefect = use_prefect(prefect=prefect, credentials_block=None)
         with target_session(to_env):
             if through_prefect:
@@ -281,7 +305,12 @@ def _print_migration(result: MigrationResult) -> None:
 
     table = Table(title="Mapping (old id -> new id)", header_style="bold")
     for column in ("old id", "name", "action", "new id", "members"):
-        table.add_column(column, justify="right" if column == "members" else "left")
+        table.add_column(
+            column,
+            justify="right" if column == "members" else "left",
+            no_wrap=column.endswith(" id"),  # ids are never cut (see print_table)
+            overflow="fold",
+        )
     for outcome in result.outcomes:
         table.add_row(
             outcome.source_id,
@@ -290,7 +319,7 @@ def _print_migration(result: MigrationResult) -> None:
             outcome.target_id or "",
             f"{outcome.members:,}",
         )
-    console.print(table)
+    print_table(table)
     counts = ", ".join(f"{count} {action}" for action, count in sorted(result.counts().items()))
     console.print(f"Groups: {counts or 'none'}. Mapping: {result.mapping_path}")
     for warning in result.warnings:

@@ -5,10 +5,12 @@ configured (or `--prefect`); the report, rejects, printed tables and exit status
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from flows.cli._app import app
 from flows.cli._common import (
@@ -16,15 +18,21 @@ from flows.cli._common import (
     EnvPrefix,
     ShowProgress,
     UsePrefect,
+    check_credentials,
     console,
     fail,
     handle_errors,
+    print_table,
+    stdout_for_json,
     target_session,
     warning_line,
 )
 from flows.cli._mode import use_prefect
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 from pipeline.sync.options import Mode, RunnerKind, SyncOptions
+
+if TYPE_CHECKING:
+    from pipeline.sync.report import SyncReport
 
 CHANGED_ELSEWHERE = 3
 """Exit status of a sync whose groups another writer changed while it ran (see the README)."""
@@ -37,7 +45,22 @@ Examples:
   sinch-groups sync 'exports/*.csv' --group-column segment --mode mirror --dry-run
 
   sinch-groups sync optout.csv --group Newsletter --mode remove
+
+  sinch-groups sync crm.csv --group Promo --mode mirror --json | jq .groups
 """
+
+
+def print_report(result: SyncReport) -> None:
+    """The report for people: notes, the rows and groups tables, what changed on Sinch's side."""
+    for note in result.notes:
+        console.print(Text(f"Note: {note}"), soft_wrap=True)
+    print_table(result.rows_table())
+    print_table(result.groups_table())
+    for group in result.groups:
+        for line in group.history_lines():
+            console.print(Text(f"{group.key}: {line}"), soft_wrap=True)
+    console.print(f"Report: {result.report_path}", soft_wrap=True)
+    console.print(f"Rejects: {result.rejects_path}", soft_wrap=True)
 
 
 @app.command(epilog=SYNC_EXAMPLES)
@@ -55,13 +78,23 @@ def sync(
     ] = None,
     phone_column: Annotated[
         str | None,
-        typer.Option(help="Column holding the phone numbers (default: detected from the header)."),
+        typer.Option(
+            help="Column holding the phone numbers (default: detected: mobile columns first, "
+            "then the one with the most numbers)."
+        ),
     ] = None,
     country_column: Annotated[
-        str | None, typer.Option(help="Column holding each row's ISO country (e.g. GB, US).")
+        str | None,
+        typer.Option(
+            help="Column holding each row's country: GB, GBR, United Kingdom, UK, +44 "
+            "(default: detected when its values are countries)."
+        ),
     ] = None,
     default_region: Annotated[
-        str | None, typer.Option(help="ISO country for numbers written without a country code.")
+        str | None,
+        typer.Option(
+            help="Country for numbers written without a country code (GB, UK, Germany, +49)."
+        ),
     ] = None,
     mode: Annotated[
         Mode,
@@ -147,13 +180,59 @@ def sync(
             "then exit 1 naming the run that holds it.",
         ),
     ] = DEFAULT_LOCK_TIMEOUT,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder of each group's base, its membership after this tool's last run "
+            "(default: $SINCH_GROUPS_HOME/state).",
+            show_default=False,
+        ),
+    ] = None,
+    optouts: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder of the opt-out ledger, numbers seen leaving a group on Sinch's side "
+            "(default: $SINCH_GROUPS_HOME/optouts).",
+            show_default=False,
+        ),
+    ] = None,
+    readd_left: Annotated[
+        bool,
+        typer.Option(
+            "--readd-left",
+            help="For this run only, add back numbers that left a group on Sinch's side.",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Mirror also removes members who joined on Sinch's side (under the guard).",
+        ),
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Go on when no row is valid (create the named group empty, apply --suppress); "
+            "without it such a run changes nothing and exits 1 with the top reject reasons.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the run report as JSON on stdout, and nothing else there: notes and "
+            "progress go to stderr (the report file is written as well).",
+        ),
+    ] = False,
     credentials_block: CredentialsBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
     prefect: UsePrefect = False,
 ) -> None:
     """Sync a contact file into Sinch groups: load, normalize, validate, plan, apply, verify."""
-    with handle_errors():
+    with handle_errors(), stdout_for_json(as_json):
         options = SyncOptions(
             source=source,
             group=group,
@@ -174,13 +253,32 @@ def sync(
             partition_rows=partition_rows,
             use_cache=cache,
             lock_timeout=lock_timeout,
+            state=state,
+            optouts=optouts,
+            readd_left=readd_left,
+            strict=strict,
+            allow_empty=allow_empty,
         )
+        from pipeline.sync.outputs import check_outputs
+
+        # Mistakes in the outputs show now, before Prefect or the emulator start (seconds).
+        check_outputs(options, datetime.now(UTC))
+        # And the columns the run will read, from the header: a wrong one (or a missing file)
+        # shows while it costs nothing.
+        from pipeline.load import describe_columns
+
+        columns_line = describe_columns(options)
+        progress = progress and not as_json
+        if credentials_block is None:
+            check_credentials(env_prefix)
         through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
         if task_runner != "threads" and not through_prefect:
             raise fail(
                 "--task-runner dask runs through Prefect: set PREFECT_API_URL or pass --prefect"
             )
         with target_session(env_prefix, credentials_block) as target:
+            # After the lines saying where the run goes (the README promises those come first).
+            console.print(Text(columns_line), soft_wrap=True)
             if through_prefect:
                 from flows.sync_groups import sync_groups
 
@@ -198,12 +296,10 @@ def sync(
                 from pipeline.sync import sync_groups as run_locally
 
                 result = asyncio.run(run_locally(options, target, show_progress=progress))
-    for note in result.notes:
-        console.print(f"Note: {note}")
-    console.print(result.rows_table())
-    console.print(result.groups_table())
-    console.print(f"Report: {result.report_path}", soft_wrap=True)
-    console.print(f"Rejects: {result.rejects_path}", soft_wrap=True)
+    if as_json:
+        typer.echo(result.to_json())
+    else:
+        print_report(result)
     changed = [(g.key, g.interference()) for g in result.groups if g.interference()]
     for key, what in changed:
         console.print(warning_line(f"group {key!r} was {what}"), soft_wrap=True)

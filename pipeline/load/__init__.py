@@ -6,7 +6,8 @@ into integers and drops the leading zero of every national number. So every colu
 text, and each row keeps the file and line it came from, so that a reject can send the user back
 to it. The modules: `files` (which files a source names), `contacts` (a file by its format),
 `delimited` and `encoding` (CSV and its kin), `parquet`, `columns` (which columns, and the raw
-frame), `result` (what a load gives).
+frame), `detect` (the phone and country columns nobody named), `result` (what a load gives),
+`describe` (the columns line a run prints before it starts).
 
 `source_line` conventions:
 - CSV: the header is line 1 and the first record starts on line 2. A quoted field that spans
@@ -19,9 +20,10 @@ frame), `result` (what a load gives).
 
 from __future__ import annotations
 
-from pipeline.load.columns import PHONE_HEADERS, RAW_SCHEMA
-from pipeline.load.contacts import load_contacts, load_phone_list
+from pipeline.load.columns import PHONE_HEADERS, RAW_SCHEMA, Columns
+from pipeline.load.contacts import load_contacts, load_phone_list, source_columns
 from pipeline.load.delimited import DELIMITERS
+from pipeline.load.describe import describe_columns
 from pipeline.load.files import source_files
 from pipeline.load.result import LoadResult, SourceFile
 
@@ -29,9 +31,12 @@ __all__ = [
     "DELIMITERS",
     "PHONE_HEADERS",
     "RAW_SCHEMA",
+    "Columns",
     "LoadResult",
     "SourceFile",
+    "describe_columns",
     "load_contacts",
     "load_phone_list",
+    "source_columns",
     "source_files",
 ]

@@ -2,7 +2,9 @@
 
 CSV and Parquet exports name their columns alike, so both formats find them by these rules and
 end in the same frame (`RAW_SCHEMA`, everything as text), which is all the stages after loading
-ever see of a file.
+ever see of a file. A column the user named is found by its name; the phone and the country
+columns are otherwise detected from the header and a sample of the values (`detect`), and
+`Columns` says which were, so that the run can print what it chose.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import MissingColumnError, NoPhoneColumnError
+from pipeline.load import detect
 
-__all__ = ["PHONE_HEADERS", "RAW_SCHEMA", "Columns", "Wanted", "pick_columns", "raw_columns"]
+__all__ = [
+    "PHONE_HEADERS",
+    "RAW_SCHEMA",
+    "Columns",
+    "Wanted",
+    "columns_line",
+    "pick_columns",
+    "raw_columns",
+]
 
 RAW_SCHEMA = pl.Schema(
     {
@@ -28,34 +39,26 @@ RAW_SCHEMA = pl.Schema(
     }
 )
 
-# Compared after dropping case, spaces, `_`, `-` and `.`. Mobile names come first: SMS only reaches
-# mobiles, so when an export has both a "Phone" and a "Mobile" column the mobile one is wanted.
 PHONE_HEADERS: tuple[str, ...] = (
     "msisdn",
     "mobile",
     "mobilephone",
     "mobilenumber",
-    "mobileno",
     "cell",
-    "cellphone",
-    "cellnumber",
     "phone",
     "phonenumber",
-    "phoneno",
-    "phonee164",
-    "e164",
     "telephone",
-    "telephonenumber",
     "tel",
     "number",
-    "contactnumber",
 )
+"""Examples of the phone headers recognised, mobile ones first; the rules are `detect`'s."""
 _HEADER_KEY_NOISE = re.compile(r"[\s_\-.]")
 
 
 @dataclass(frozen=True)
 class Wanted:
-    """The column names the caller gave (None: detect the phone column, omit the others)."""
+    """The column names the caller gave (None: detect the phone and the country column, omit
+    the group column)."""
 
     phone: str | None
     region: str | None
@@ -69,14 +72,57 @@ class Columns:
     phone: str
     region: str | None
     group: str | None
+    phone_detected: bool = False
+    """Whether the phone column was detected (else the user named it)."""
+    region_detected: bool = False
+    """Whether the country column was detected (else named, or there is none)."""
 
 
-def pick_columns(path: Path, available: Sequence[str], wanted: Wanted) -> Columns:
+def pick_columns(path: Path, lazy: pl.LazyFrame, wanted: Wanted) -> Columns:
+    """The named columns, and the detected ones (`detect`); the first rows are read only when
+    there is something to detect."""
+    available = lazy.collect_schema().names()
+    phone = _named_column(path, available, wanted.phone, flag="--phone-column")
+    region = _named_column(path, available, wanted.region, flag="--country-column")
+    group = _named_column(path, available, wanted.group, flag="--group-column")
+    phones = detect.phone_candidates(available) if phone is None else []
+    if phone is None and not phones:
+        raise NoPhoneColumnError(path, available)
+    countries = detect.country_candidates(available) if wanted.region is None else []
+    sample = _sample(lazy, [name for _, name in (*phones, *countries)])
+    if phone is None:
+        phone = detect.pick_phone(phones, sample)
+    if wanted.region is None:
+        region = detect.pick_country([c for c in countries if c[1] not in (phone, group)], sample)
     return Columns(
-        phone=_phone_column(path, available, wanted.phone),
-        region=_named_column(path, available, wanted.region, flag="--country-column"),
-        group=_named_column(path, available, wanted.group, flag="--group-column"),
+        phone,
+        region,
+        group,
+        phone_detected=wanted.phone is None,
+        region_detected=wanted.region is None and region is not None,
     )
+
+
+def _sample(lazy: pl.LazyFrame, names: Sequence[str]) -> pl.DataFrame:
+    """The first `detect.SAMPLE_ROWS` rows of these columns (none read when there are none)."""
+    if not names:
+        return pl.DataFrame()
+    return lazy.head(detect.SAMPLE_ROWS).select(list(dict.fromkeys(names))).collect()
+
+
+def columns_line(picked: Sequence[Columns]) -> str:
+    """`phone column: 'Mobile Phone Number' (detected); country column: 'Country/Region'
+    (detected)`: what the run reads, for its first lines, so a wrong guess shows before it costs.
+    Files of a glob that chose differently are listed each."""
+    phones = dict.fromkeys(_chosen(c.phone, c.phone_detected) for c in picked)
+    countries = dict.fromkeys(
+        _chosen(c.region, c.region_detected) if c.region else "none" for c in picked
+    )
+    return f"phone column: {', '.join(phones)}; country column: {', '.join(countries) or 'none'}"
+
+
+def _chosen(name: str, detected: bool) -> str:
+    return f"{name!r} ({'detected' if detected else 'given'})"
 
 
 def _named_column(
@@ -86,21 +132,10 @@ def _named_column(
         return None
     found = _find_column(available, name)
     if found is None:
+        if flag == "--phone-column":
+            raise NoPhoneColumnError(path, available, name)
         raise MissingColumnError(path, name, available, flag=flag)
     return found
-
-
-def _phone_column(path: Path, available: Sequence[str], wanted: str | None) -> str:
-    if wanted is not None:
-        found = _find_column(available, wanted)
-        if found is None:
-            raise NoPhoneColumnError(path, available, wanted)
-        return found
-    by_key = {_header_key(name): name for name in reversed(available)}
-    for header in PHONE_HEADERS:
-        if header in by_key:
-            return by_key[header]
-    raise NoPhoneColumnError(path, available)
 
 
 def _find_column(available: Sequence[str], wanted: str) -> str | None:

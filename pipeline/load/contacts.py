@@ -8,14 +8,14 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import UnreadableSourceError
-from pipeline.load.columns import Wanted
-from pipeline.load.delimited import load_csv
+from pipeline.load.columns import Columns, Wanted
+from pipeline.load.delimited import csv_columns, load_csv
 from pipeline.load.files import source_files
-from pipeline.load.parquet import load_parquet
+from pipeline.load.parquet import load_parquet, parquet_columns
 from pipeline.load.result import LoadResult, SourceFile
 from pipeline.phones.schemas import RawContacts
 
-__all__ = ["load_contacts", "load_phone_list"]
+__all__ = ["load_contacts", "load_phone_list", "source_columns"]
 
 _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -30,8 +30,9 @@ def load_contacts(
 ) -> LoadResult:
     """Read one file, a glob, or a list of either into the raw contacts frame (`RAW_SCHEMA`).
 
-    The phone column is found by its header unless named; the country and group columns are only
-    used when named, because guessing them wrong would silently misfile contacts.
+    The phone column is detected unless named; so is the country column, but only where its
+    values are countries (`detect`), since a wrong one would misread every national number. The
+    group column is only used when named: guessing it would file contacts in made-up groups.
     """
     wanted = Wanted(phone_column, country_column, group_column)
     loaded = [_load_file(path, wanted) for path in source_files(source)]
@@ -52,13 +53,31 @@ def load_phone_list(
     return load_contacts(source, phone_column=phone_column).frame
 
 
+def source_columns(
+    source: str | Path | Sequence[str | Path],
+    *,
+    phone_column: str | None = None,
+    country_column: str | None = None,
+) -> list[Columns]:
+    """Per file, the columns `load_contacts` would read, from each file's header and first rows:
+    what a run can say (and a wrong name fail on) before it reads any file whole."""
+    wanted = Wanted(phone_column, country_column, None)
+    return [
+        parquet_columns(path, wanted) if _is_parquet(path) else csv_columns(path, wanted)
+        for path in source_files(source)
+    ]
+
+
 def _load_file(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
+    return load_parquet(path, wanted) if _is_parquet(path) else load_csv(path, wanted)
+
+
+def _is_parquet(path: Path) -> bool:
+    """Parquet by its magic bytes, else text; a zip (an Excel workbook) is refused with a hint."""
     with path.open("rb") as handle:
         magic = handle.read(4)
-    if magic == _PARQUET_MAGIC:
-        return load_parquet(path, wanted)
     if magic == _ZIP_MAGIC:
         raise UnreadableSourceError(
             path, "it is a zip archive, most likely an Excel workbook", "Save the sheet as CSV"
         )
-    return load_csv(path, wanted)
+    return magic == _PARQUET_MAGIC

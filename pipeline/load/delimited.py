@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import UnreadableSourceError
-from pipeline.load.columns import Wanted, pick_columns, raw_columns
+from pipeline.load.columns import Columns, Wanted, pick_columns, raw_columns
 from pipeline.load.encoding import UTF8, detect_encoding
 from pipeline.load.files import reading
 from pipeline.load.result import SourceFile
 
-__all__ = ["DELIMITERS", "load_csv"]
+__all__ = ["DELIMITERS", "csv_columns", "load_csv"]
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 _HEADERLESS_COLUMN = "phone"
@@ -44,6 +44,29 @@ class _CsvLayout:
 
 
 def load_csv(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
+    layout, lazy = _scan_csv(path)
+    with reading(path, _CSV_HINT):
+        available = lazy.collect_schema().names()
+        picked = pick_columns(path, lazy, wanted)
+        header_lines = 1 + sum(name.count("\n") for name in available) if layout.has_header else 0
+        frame = (
+            lazy.with_columns(_csv_lines(available, header_lines + 1).alias(_LINE))
+            .filter(pl.any_horizontal(pl.col(available).is_not_null()))
+            .select(raw_columns(path, picked, pl.col(_LINE)))
+            .collect()
+        )
+    info = SourceFile(path, "csv", picked, frame.height, layout.encoding, layout.delimiter)
+    return frame, info
+
+
+def csv_columns(path: Path, wanted: Wanted) -> Columns:
+    """The columns `load_csv` would read, from the header and the first rows only."""
+    _, lazy = _scan_csv(path)
+    with reading(path, _CSV_HINT):
+        return pick_columns(path, lazy, wanted)
+
+
+def _scan_csv(path: Path) -> tuple[_CsvLayout, pl.LazyFrame]:
     layout = _sniff_csv(path)
     data = path if layout.encoding in UTF8 else path.read_bytes().decode(layout.encoding).encode()
     with reading(path, _CSV_HINT):
@@ -54,17 +77,7 @@ def load_csv(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
             new_columns=None if layout.has_header else [_HEADERLESS_COLUMN],
             infer_schema=False,
         )
-        available = lazy.collect_schema().names()
-        picked = pick_columns(path, available, wanted)
-        header_lines = 1 + sum(name.count("\n") for name in available) if layout.has_header else 0
-        frame = (
-            lazy.with_columns(_csv_lines(available, header_lines + 1).alias(_LINE))
-            .filter(pl.any_horizontal(pl.col(available).is_not_null()))
-            .select(raw_columns(path, picked, pl.col(_LINE)))
-            .collect()
-        )
-    info = SourceFile(path, "csv", picked.phone, frame.height, layout.encoding, layout.delimiter)
-    return frame, info
+    return layout, lazy
 
 
 def _sniff_csv(path: Path) -> _CsvLayout:

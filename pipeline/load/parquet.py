@@ -7,11 +7,11 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import UnreadableSourceError
-from pipeline.load.columns import Wanted, pick_columns, raw_columns
+from pipeline.load.columns import Columns, Wanted, pick_columns, raw_columns
 from pipeline.load.files import reading
 from pipeline.load.result import SourceFile
 
-__all__ = ["load_parquet"]
+__all__ = ["load_parquet", "parquet_columns"]
 
 _PARQUET_HINT = "The file may be truncated or written by an incompatible tool; export it again"
 
@@ -19,11 +19,21 @@ _PARQUET_HINT = "The file may be truncated or written by an incompatible tool; e
 def load_parquet(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
     with reading(path, _PARQUET_HINT):
         lazy = pl.scan_parquet(path)
-        schema = lazy.collect_schema()
-        picked = pick_columns(path, schema.names(), wanted)
-        _refuse_lossy_floats(path, schema, picked.phone)
+        picked = _pick(path, lazy, wanted)
         frame = lazy.select(raw_columns(path, picked, pl.int_range(1, pl.len() + 1))).collect()
-    return frame, SourceFile(path, "parquet", picked.phone, frame.height)
+    return frame, SourceFile(path, "parquet", picked, frame.height)
+
+
+def parquet_columns(path: Path, wanted: Wanted) -> Columns:
+    """The columns `load_parquet` would read, from the schema and the first rows only."""
+    with reading(path, _PARQUET_HINT):
+        return _pick(path, pl.scan_parquet(path), wanted)
+
+
+def _pick(path: Path, lazy: pl.LazyFrame, wanted: Wanted) -> Columns:
+    picked = pick_columns(path, lazy, wanted)
+    _refuse_lossy_floats(path, lazy.collect_schema(), picked.phone)
+    return picked
 
 
 def _refuse_lossy_floats(path: Path, schema: pl.Schema, column: str) -> None:

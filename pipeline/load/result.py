@@ -8,6 +8,7 @@ from typing import Literal
 
 import polars as pl
 
+from pipeline.load.columns import Columns, columns_line
 from pipeline.load.encoding import UTF8
 
 __all__ = ["LoadResult", "SourceFile"]
@@ -19,10 +20,19 @@ class SourceFile:
 
     path: Path
     format: Literal["csv", "parquet"]
-    phone_column: str
+    columns: Columns
+    """The columns read, and which of them were detected rather than named."""
     rows: int
     encoding: str | None = None
     delimiter: str | None = None
+
+    @property
+    def phone_column(self) -> str:
+        return self.columns.phone
+
+    @property
+    def country_column(self) -> str | None:
+        return self.columns.region
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,18 @@ class LoadResult:
     def phone_column(self) -> str:
         """The phone column used; files of a glob normally agree, else their names comma-joined."""
         return ", ".join(dict.fromkeys(source.phone_column for source in self.sources))
+
+    @property
+    def country_column(self) -> str | None:
+        """The country column used (named or detected), None if no file has one; several files
+        that disagree give their names comma-joined."""
+        names = dict.fromkeys(s.country_column for s in self.sources if s.country_column)
+        return ", ".join(names) or None
+
+    @property
+    def columns_line(self) -> str:
+        """What the run prints first: `phone column: 'Mobile' (detected); country column: none`."""
+        return columns_line([source.columns for source in self.sources])
 
     @property
     def rows(self) -> int:

@@ -17,6 +17,7 @@ entry a night.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,8 @@ __all__ = [
     "NormalizeCache",
     "default_directory",
     "entry_key",
+    "files_digest",
+    "key_for",
 ]
 
 CACHE_ENV = "SINCH_GROUPS_CACHE"
@@ -81,13 +84,10 @@ def default_directory(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(cache_home) / "sinch-groups"
 
 
-def entry_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
-    """The digest of everything a normalization depends on: each file's name (rows carry it as
-    `source_file`) and bytes, `options` (every option that reads or normalizes them, as JSON),
-    and the code (`_code_digest`)."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(_code_digest().encode())
-    digest.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+def files_digest(files: Sequence[Path]) -> str:
+    """The digest of the files themselves, names and bytes: what a sync's base records as the
+    input it was written from."""
+    digest = hashlib.sha256()
     for path in files:
         digest.update(b"\0" + str(path).encode() + b"\0")
         with Path(path).open("rb") as handle:
@@ -97,12 +97,30 @@ def entry_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
     return digest.hexdigest()
 
 
+def key_for(files_digest: str, options: Mapping[str, object]) -> str:
+    """The cache key of files whose `files_digest` is known, normalized with `options`."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(_code_digest().encode())
+    digest.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+    digest.update(files_digest.encode())
+    return digest.hexdigest()
+
+
+def entry_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
+    """The digest of everything a normalization depends on: each file's name (rows carry it as
+    `source_file`) and bytes, `options` (every option that reads or normalizes them, as JSON),
+    and the code (`_code_digest`)."""
+    return key_for(files_digest(files), options)
+
+
 @cache
 def _code_digest() -> str:
-    """This package's version and loading and normalizing code, phonenumbers' and polars'
-    versions: a change to any of them can change a result, so it changes every key."""
+    """This package's version and loading and normalizing code, phonenumbers', polars' and
+    pycountry's versions: a change to any of them can change a result, so it changes every key."""
     digest = hashlib.blake2b(digest_size=20)
-    versions = [str(FORMAT), __version__, phonenumbers.__version__, pl.__version__]
+    # pycountry's names decide which country cells are read (`pipeline.phones.countries`).
+    countries = importlib.metadata.version("pycountry")
+    versions = [str(FORMAT), __version__, phonenumbers.__version__, pl.__version__, countries]
     digest.update("\0".join(versions).encode())
     for path in _code_files():
         digest.update(path.read_bytes())

@@ -1,7 +1,7 @@
 """Cleaning: what the text of a phone cell tells before any number is read, for every row at once.
 
-Unicode folding, `tel:`, separators, Excel's float and scientific damage, an exit code spelled as
-`+`, and the reject reasons that follow from the text alone are polars string work, cheap per row;
+Unicode folding, `tel:`, Excel's `="..."` text formula, separators, Excel's float and scientific
+damage, an exit code spelled as `+`, and the reject reasons that follow from the text alone are polars string work, cheap per row;
 reading a number against the numbering plan is not, so the cleaning also merges the spellings of
 one number (`07911 123456`, `+44 7911-123456`) into one value before the distinct values are read.
 """
@@ -12,7 +12,7 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
-from pipeline.errors import InvalidRegionError
+from pipeline.phones.countries import check_region, region_of
 
 __all__ = [
     "CLEAN",
@@ -49,6 +49,9 @@ _EXIT_CODE = "__exit_code"
 VERDICT = "__verdict"
 
 _TEL_PREFIX = r"(?i)^tel:"
+_EXCEL_TEXT = r'^=\s*"(.*)"$'
+"""Excel's way to keep a number as text (`="+447911123459"`), which exports and re-saved sheets
+carry into the CSV: the digits are inside the quotes."""
 _EXTENSION = r"(?i)(?:;ext=|extension|\bext\.?|x|#)\s*\d+$"
 _SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$"
 _FLOAT_CAST = r"^(\d{6,})\.0+$"
@@ -69,24 +72,17 @@ _DIGITS = r"^\+?\d+$"
 RULE_EMPTY, RULE_EXTENSION, RULE_SCIENTIFIC, RULE_NOT_DIGITS, RULE_BAD_REGION = range(1, 6)
 
 
-def check_region(region: str | None) -> str | None:
-    """The default region in phonenumbers' spelling; one it does not know is refused up front,
-    as it would otherwise reject every national number of the file, one row at a time."""
-    if region is None:
-        return None
-    code = region.strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidRegionError(
-            f"default region {region!r} is not an ISO 3166 alpha-2 code phonenumbers knows "
-            "(such as GB, US or DE)"
-        )
-    return code
-
-
 def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
     """Add the region, the cleaned value, the distinct-key region, and the verdict of the first
     rule the text alone breaks (null if none does)."""
-    text = pl.col(_TEXT).str.strip_chars().str.replace(_TEL_PREFIX, "").str.strip_chars()
+    text = (
+        pl.col(_TEXT)
+        .str.strip_chars()
+        .str.replace(_EXCEL_TEXT, "$1")
+        .str.strip_chars()
+        .str.replace(_TEL_PREFIX, "")
+        .str.strip_chars()
+    )
     # With a country code the region changes nothing, so leaving it out of the key merges rows.
     national = ~pl.col(CLEAN).str.starts_with("+")
     cells = _regions(frame.get_column("region_raw"), default_region)
@@ -116,18 +112,20 @@ def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
 def _regions(cells: pl.Series, default_region: str | None) -> pl.DataFrame:
     """Per distinct country cell: the region (`REGION`) it reads national numbers in (the
     default region where the cell is empty, none where it names no region phonenumbers knows),
-    whether it is such an unknown code (`_BAD_REGION`), and that region's plain exit code
-    (`_EXIT_CODE`, see `_clean`). A file has a handful of distinct cells, not one per row."""
-    text = pl.col("region_raw").str.strip_chars().str.to_uppercase()
+    whether it is such an unknown country (`_BAD_REGION`), and that region's plain exit code
+    (`_EXIT_CODE`, see `_clean`). A file has a handful of distinct cells, not one per row, so
+    reading `Deutschland` or `+44` as a region (`countries`) is a join on those few values."""
+    text = pl.col("region_raw").str.strip_chars()
     given = text.is_not_null() & (text != "")
-    known = text.is_in(_SUPPORTED_REGIONS)
+    named = region_of(pl.col("region_raw"))
+    known = named.is_not_null()
     region = pl.col(REGION)
     return (
         cells.unique()
         .to_frame("region_raw")
         .with_columns(
             pl.when(given & known)
-            .then(text)
+            .then(named)
             .when(~given)
             .then(pl.lit(default_region))
             .cast(pl.String)

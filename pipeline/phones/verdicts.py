@@ -38,7 +38,8 @@ _RULE_TEXTS: dict[int, tuple[Reason, str]] = {
     ),
     RULE_BAD_REGION: (
         Reason.INVALID_COUNTRY_CODE,
-        "country '{}' is not an ISO 3166 alpha-2 code (such as GB) and the number has no "
+        "country '{}' is not a country this tool recognises (an ISO code such as GB or GBR, a "
+        "name such as United Kingdom, or a dialling code such as +44) and the number has no "
         "country code",
     ),
 }

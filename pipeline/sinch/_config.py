@@ -154,8 +154,13 @@ def credential_mode(given: Mapping[str, bool], *, env_prefix: str) -> AuthMode |
     return None
 
 
-def no_credentials_message(env_prefix: str) -> str:
+def credentials_hint(env_prefix: str) -> str:
+    """The two complete sets of credential variables, as advice on what to set."""
     return (
-        f"no credentials: set {env_prefix}SERVICE_PLAN_ID and {env_prefix}API_TOKEN, or "
+        f"set {env_prefix}SERVICE_PLAN_ID and {env_prefix}API_TOKEN, or "
         f"{env_prefix}PROJECT_ID, {env_prefix}KEY_ID and {env_prefix}KEY_SECRET"
     )
+
+
+def no_credentials_message(env_prefix: str) -> str:
+    return f"no credentials: {credentials_hint(env_prefix)}"

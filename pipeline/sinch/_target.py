@@ -19,6 +19,7 @@ from ._config import (
     REGIONS,
     AuthMode,
     credential_mode,
+    credentials_hint,
 )
 from ._exceptions import ConfigurationError
 
@@ -31,6 +32,11 @@ class Target(BaseSettings):
     Environment variables, with the default prefix: SINCH_SERVICE_PLAN_ID, SINCH_API_TOKEN,
     SINCH_REGION, SINCH_BASE_URL, SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET. Keyword
     arguments override them; empty variables count as unset.
+
+    Complete credentials are a service plan id with its API token, or a project id with a key id
+    and key secret; the base URL and region are optional with either. Part of a set, both sets,
+    or a base URL without credentials raise a ConfigurationError naming what to set (never a
+    value); nothing at all is a target without credentials (`has_credentials` is False).
     """
 
     model_config = SettingsConfigDict(
@@ -68,6 +74,12 @@ class Target(BaseSettings):
             },
             env_prefix=self._prefix,
         )
+        if self._mode is None and self.base_url is not None:
+            # A base URL says where to send credentials; without them the CLI would quietly fall
+            # back to its embedded emulator, and a script would fail later with a vaguer error.
+            raise ConfigurationError(
+                f"{self._prefix}BASE_URL is set but no credentials are: {credentials_hint(self._prefix)}"
+            )
 
     @field_validator("region")
     @classmethod

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from pipeline.snapshot.layout import Snapshot, SnapshotError
+from pipeline.snapshot.layout import Snapshot, SnapshotError, partition_name
 from pipeline.snapshot.match import MatchOn
 from pipeline.snapshot.schemas import MemberChanges, polars_schema
 from pipeline.storage import write_parquet_atomic
@@ -34,6 +36,29 @@ class SnapshotDiff:
     def status_counts(self) -> dict[str, int]:
         return dict(self.groups.group_by("status").len().sort("status").iter_rows())
 
+    def listed(self, *, include_unchanged: bool = False) -> pl.DataFrame:
+        """The group rows a reader is shown: the changed ones, or every one."""
+        if include_unchanged:
+            return self.groups
+        return self.groups.filter(pl.col("status") != "unchanged")
+
+    def to_dict(self, *, include_unchanged: bool = False) -> dict[str, Any]:
+        """The comparison as plain JSON-ready values (`diff --json`): both snapshots, the counts,
+        and the listed groups (the `groups` columns but `key`, which repeats an id or a name)."""
+        columns = [
+            "status",
+            *(name for name in self.groups.columns if name not in ("key", "status")),
+        ]
+        return {
+            "before": {"snapshot_at": _utc(self.before.taken_at), "path": str(self.before.path)},
+            "after": {"snapshot_at": _utc(self.after.taken_at), "path": str(self.after.path)},
+            "match_on": str(self.match_on),
+            "status_counts": self.status_counts(),
+            "members_added": int(self.groups["added"].sum()),
+            "members_removed": int(self.groups["removed"].sum()),
+            "groups": self.listed(include_unchanged=include_unchanged).select(columns).to_dicts(),
+        }
+
     def write_changes(self, path: Path) -> Path:
         """The member-level changes as Parquet, with both snapshots' times as metadata."""
         metadata = {
@@ -43,6 +68,11 @@ class SnapshotDiff:
             "member_count": self.changes.height,
         }
         return write_parquet_atomic(self.changes, path, metadata, kind="member_changes")
+
+
+def _utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, as snapshot folders name their time."""
+    return partition_name(moment).partition("=")[2]
 
 
 def _keyed(snapshot: Snapshot, match_on: MatchOn) -> tuple[pl.DataFrame, pl.LazyFrame]:

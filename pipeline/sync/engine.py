@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from pipeline import phones
+from pipeline.errors import PipelineError
 from pipeline.phones.schemas import Rejects
 from pipeline.progress import stages
 from pipeline.sinch import GroupsClient, Target
@@ -33,25 +33,29 @@ from pipeline.sync.apply import (
     verify_group,
 )
 from pipeline.sync.groups import ResolvedGroup, resolve_groups
+from pipeline.sync.history import History
 from pipeline.sync.lock import group_lock_keys
+from pipeline.sync.memory import Memory
 from pipeline.sync.options import SyncOptions
+from pipeline.sync.outcome import group_report, record_outcome, two_way_notes
+from pipeline.sync.outputs import check_outputs, output_paths, write_or_fall_back
 from pipeline.sync.plan import GroupPlan, check_removal_guard, desired_by_group, plan_group
 from pipeline.sync.prepare import Prepared, load_suppressions, prepare
-from pipeline.sync.report import GroupReport, SyncReport, write_outputs
+from pipeline.sync.report import GroupReport, SyncReport
 from pipeline.sync.steps import LocalSteps
 
-__all__ = ["ApplyElsewhere", "default_run_dir", "run_sync", "sync_groups"]
+__all__ = ["ApplyElsewhere", "NothingValidError", "run_sync", "sync_groups"]
+
+
+class NothingValidError(PipelineError):
+    """No row of the input is valid: the run changed nothing (its report and rejects say why)."""
+
 
 ApplyElsewhere = Callable[[list[GroupPlan], dict[str, GroupReport]], Awaitable[list[str]]]
 """Applies the planned groups somewhere else (a Prefect deployment per group), fills in their
 reports and returns notes for the report."""
 
 EMPTY = pl.Series("phone_e164", [], dtype=pl.String)
-
-
-def default_run_dir(now: datetime) -> Path:
-    """Where rejects and report go unless told otherwise: ./sinch-groups-runs/<UTC time>/."""
-    return Path("sinch-groups-runs") / now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,13 @@ async def plan_for_group(
     suppressed: pl.Series,
     options: SyncOptions,
     current: Live | None,
-) -> tuple[GroupPlan, datetime]:
-    """Fetch the live membership (unless it was read ahead: `current`) and diff it: the live
-    group is the truth. Returns the plan and when the membership was read."""
+    memory: Memory,
+) -> tuple[GroupPlan, datetime, History]:
+    """Fetch the live membership (unless it was read ahead: `current`) and diff it three ways:
+    the live group is the truth, the group's base says what changed on Sinch's side since our
+    last run (`history.py`). Returns the plan, when the membership was read, and the history."""
     live = await _members(client, target) if current is None else current
+    history = await asyncio.to_thread(memory.history, target.group_id, live.members)
     plan = plan_group(
         key=target.key,
         group_id=target.group_id,
@@ -94,8 +101,12 @@ async def plan_for_group(
         desired=desired,
         suppressed=suppressed,
         mode=options.mode,
+        left=history.kept_out,
+        readd_left=options.readd_left,
+        joined=history.joined,
+        strict=options.strict,
     )
-    return plan, live.read_at
+    return plan, live.read_at, history
 
 
 async def _abandon(read_ahead: asyncio.Future[Any] | None) -> None:
@@ -153,7 +164,8 @@ async def _plan(
     suppressed: pl.Series,
     read: tuple[ResolvedGroup, Live] | None,
     lock: Lock,
-) -> list[tuple[GroupPlan, datetime]]:
+    memory: Memory,
+) -> list[tuple[GroupPlan, datetime, History]]:
     with steps.step("planning"):
         if read is not None:
             targets, currents = [read[0]], {read[0].key: read[1]}
@@ -182,6 +194,7 @@ async def _plan(
                     suppressed=suppressed,
                     options=options,
                     current=currents.get(t.key),
+                    memory=memory,
                 )
                 for t in targets
             )
@@ -247,37 +260,6 @@ async def _left_alone(plan: GroupPlan) -> VerifyResult | None:
     return None
 
 
-def _group_report(plan: GroupPlan, read_at: datetime) -> GroupReport:
-    return GroupReport(
-        key=plan.key,
-        group_id=plan.group_id,
-        name=plan.name,
-        created=plan.creates_group,
-        current=plan.current_size,
-        to_add=plan.add.len(),
-        to_remove=plan.remove.len(),
-        unchanged=plan.unchanged,
-        suppressed_skipped=plan.suppressed_skipped,
-        suppressed_removed=plan.suppressed_removals,
-        final_size=plan.final_size,
-        read_at=read_at.isoformat(timespec="milliseconds"),
-    )
-
-
-def _record_outcome(
-    entry: GroupReport, plan: GroupPlan, result: ApplyResult, check: VerifyResult | None
-) -> None:
-    entry.group_id = plan.group_id
-    entry.added, entry.removed = result.added, result.removed
-    entry.api_rejected = len(result.api_rejects)
-    if check is not None:  # read after this run's last write to the group
-        entry.final_size, entry.verified = check.size, check.ok
-        # With the group locked, a difference is another writer's doing (the dashboard, a
-        # keyword, a script): counted whole, listed up to 100 numbers each way.
-        entry.changed_by_others = [len(check.unexpected), len(check.missing)]
-        entry.missing, entry.unexpected = check.missing[:100], check.unexpected[:100]
-
-
 async def run_sync(
     options: SyncOptions,
     client: GroupsClient,
@@ -295,10 +277,10 @@ async def run_sync(
     steps = steps or LocalSteps()
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    run_dir = default_run_dir(started)
-    rejects_path = Path(options.rejects) if options.rejects else run_dir / "rejects.parquet"
-    report_path = Path(options.report) if options.report else run_dir / "report.json"
+    rejects_path, report_path = output_paths(options, started)
+    check_outputs(options, started)
     plan_id = target.get("service_plan_id") or target.get("project_id") or "default"
+    memory = Memory.for_run(options, plan_id)
 
     async with AsyncExitStack() as held:
 
@@ -310,24 +292,53 @@ async def run_sync(
 
         prepared, suppressed, read = await _prepare_and_read(options, client, steps, lock)
         valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
-        planned = await _plan(options, client, steps, prepared, suppressed, read, lock)
-        plans = [plan for plan, _ in planned]
+        # No valid row is nearly always a wrong column or country: change nothing, say why.
+        refuse = prepared.valid.is_empty() and not options.allow_empty
+        planned = (
+            []
+            if refuse
+            else await _plan(options, client, steps, prepared, suppressed, read, lock, memory)
+        )
+        plans = [plan for plan, _, _ in planned]
         check_removal_guard(
             plans, max_remove_fraction=options.max_remove_fraction, force=options.force
         )
-        group_reports = {plan.key: _group_report(plan, read_at) for plan, read_at in planned}
-        notes = list(prepared.notes)
+        group_reports = {p.key: group_report(p, read_at, h) for p, read_at, h in planned}
+        notes = list(prepared.notes) + two_way_notes(planned)
         if apply_elsewhere is not None and not options.dry_run:
             notes += await apply_elsewhere(plans, group_reports)
         elif not options.dry_run:
+            histories = {plan.key: history for plan, _, history in planned}
+            noted = {}
+            if any(p.changes for p in plans) or any(h.left.len() for h in histories.values()):
+                noted = await steps.run(
+                    "record-leaves",
+                    None,
+                    memory.before_writes,
+                    plans=plans,
+                    histories=histories,
+                    run_id=steps.run_id,
+                )
             plans, results, verified = await _apply_all(options, client, steps, plans)
+            base = memory.record(steps.run_id, prepared.digest, str(options.mode))
+            noted_after = await steps.run(
+                "publish-state",
+                None,
+                memory.after_verify,
+                plans=plans,
+                results=results,
+                checks=verified,
+                record=base,
+            )
+            for key, count in (*noted.items(), *noted_after.items()):
+                group_reports[key].optouts_recorded += count
             valid, api_rejects = split_api_rejects(valid, results)
             if not api_rejects.is_empty():
                 api_rejects = Rejects.validate(api_rejects)
                 all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
                 duplicates = phones.count_duplicates(valid)
             for plan, result, check in zip(plans, results, verified, strict=True):
-                _record_outcome(group_reports[plan.key], plan, result, check)
+                record_outcome(group_reports[plan.key], plan, result, check)
         stats = client.stats
         report = SyncReport(
             sources=[str(path) for path in prepared.files],
@@ -357,9 +368,11 @@ async def run_sync(
         # The files are written while an orchestrator records the run; a failure of either still
         # fails the run. The groups stay locked until then.
         await asyncio.gather(
-            asyncio.to_thread(write_outputs, report, all_rejects),
+            asyncio.to_thread(write_or_fall_back, report, all_rejects),
             steps.publish(report, all_rejects),
         )
+    if refuse and (why := report.nothing_valid()):
+        raise NothingValidError(why)
     return report
 
 

@@ -72,6 +72,19 @@ class SyncOptions:
     use_cache: bool = True
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     """Seconds to wait for another run that holds one of the groups (0: fail at once)."""
+    state: str | None = None
+    """Where each group's base (its membership after this tool's last run) is kept; default
+    `$SINCH_GROUPS_HOME/state`."""
+    optouts: str | None = None
+    """Where the opt-out ledger is kept; default `$SINCH_GROUPS_HOME/optouts`."""
+    readd_left: bool = False
+    """Add back, for this run only, numbers that left a group on Sinch's side."""
+    strict: bool = False
+    """Mirror also removes members who joined on Sinch's side (a keyword, the dashboard)."""
+    allow_empty: bool = False
+    """Go on when no row is valid (create the named group empty, apply suppressions); without
+    it such a run changes nothing and fails, since an empty result is almost always a wrong
+    column or country."""
     fan_out: bool = field(default=False, repr=False)
     """Whether the groups are applied elsewhere (a Prefect deployment per group)."""
 
@@ -92,6 +105,10 @@ class SyncOptions:
         elif not 1 <= self.chunk_size <= MAX_MEMBERS_PER_REQUEST:
             raise SyncOptionsError(
                 f"--chunk-size must be between 1 and {MAX_MEMBERS_PER_REQUEST:,}"
+            )
+        if self.strict and Mode(self.mode) is not Mode.MIRROR:
+            raise SyncOptionsError(
+                "--strict only changes what --mode mirror removes; drop it, or use --mode mirror"
             )
         if self.lock_timeout < 0:
             raise SyncOptionsError("--lock-timeout must be 0 (fail at once) or more seconds")

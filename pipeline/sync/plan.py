@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
@@ -19,6 +19,7 @@ from pipeline.errors import PipelineError
 from pipeline.sync.options import Mode
 
 __all__ = [
+    "EMPTY",
     "GroupPlan",
     "Mode",
     "RemovalGuardError",
@@ -32,6 +33,9 @@ __all__ = [
     "plan_group",
     "reject_rows_without_group",
 ]
+
+
+EMPTY = pl.Series("phone_e164", [], dtype=pl.String)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,14 @@ class GroupPlan:
     """Desired numbers not added because a suppression list names them."""
     suppressed_removals: int
     """Removals caused by suppression lists, which the removal guard does not count."""
+    left_skipped: int = 0
+    """Desired numbers not added because they left the group on Sinch's side (the opt-out ledger)."""
+    readded: int = 0
+    """Numbers added although they left on Sinch's side (`--readd-left`)."""
+    joined: pl.Series = field(default_factory=lambda: EMPTY)
+    """Members who joined on Sinch's side, are not in the file and stay (kept by a mirror)."""
+    joined_removed: int = 0
+    """Members who joined on Sinch's side that a `--strict` mirror removes."""
 
     @property
     def guarded_removals(self) -> int:
@@ -157,20 +169,31 @@ def plan_group(
     desired: pl.Series,
     suppressed: pl.Series,
     mode: Mode,
+    left: pl.Series = EMPTY,
+    readd_left: bool = False,
+    joined: pl.Series = EMPTY,
+    strict: bool = False,
 ) -> GroupPlan:
     """Diff one group's live membership against the desired numbers under `mode`.
 
     Suppressed numbers are never added, and in `add` and `mirror` modes one that is already a member
     is removed: suppression is compliance, applied whatever the input holds.
 
+    The three-way part (`history.py` works out the sets from the group's base): `left` (numbers
+    that left on Sinch's side, the ledger's included) are never added back unless `readd_left`;
+    `joined` (live members this tool did not put there) stay in a mirror unless `strict`.
+
     Only anti and semi joins touch the full sets, and only the (usually small) changes are
     deduplicated and sorted: a nightly re-sync of a million unchanged numbers costs two hash
     joins, not sorts of both sides.
     """
-    live, wanted, blocked = _keyed(current, desired, suppressed)
+    live, wanted, blocked, gone, others = _keyed(current, desired, suppressed, left, joined)
     if live.get_column("key").n_unique() != live.height:  # the API sends a set; be sure
         live = live.unique("key")
     live_blocked = _join(live, blocked, "semi")
+    # Joined members the file does not name and no suppression removes: theirs, not ours.
+    others = _join(_join(_join(live, others, "semi"), wanted, "anti"), blocked, "anti")
+    left_skipped = readded = joined_removed = 0
     if mode is Mode.REMOVE:
         listed = _join(live, wanted, "semi")
         add = wanted.clear()
@@ -180,11 +203,19 @@ def plan_group(
         suppressed_skipped = 0
     else:
         missing = _join(wanted, live, "anti").unique("key")
-        add = _join(missing, blocked, "anti")
-        suppressed_skipped = missing.height - add.height
+        addable = _join(missing, blocked, "anti")
+        suppressed_skipped = missing.height - addable.height
+        returning = _join(addable, gone, "semi").height
+        add = addable if readd_left else _join(addable, gone, "anti")
+        left_skipped, readded = (0, returning) if readd_left else (returning, 0)
         not_wanted = _join(live, wanted, "anti")
         unchanged = live.height - not_wanted.height - _join(live_blocked, wanted, "semi").height
-        remove = pl.concat([not_wanted, live_blocked]) if mode is Mode.MIRROR else live_blocked
+        remove = live_blocked
+        if mode is Mode.MIRROR:
+            dropped = not_wanted if strict else _join(not_wanted, others, "anti")
+            remove = pl.concat([dropped, live_blocked])
+            if strict:
+                joined_removed, others = others.height, others.clear()
         suppressed_removals = live_blocked.height
 
     return GroupPlan(
@@ -198,6 +229,10 @@ def plan_group(
         unchanged=unchanged,
         suppressed_skipped=suppressed_skipped,
         suppressed_removals=suppressed_removals,
+        left_skipped=left_skipped,
+        readded=readded,
+        joined=others.get_column("phone_e164"),
+        joined_removed=joined_removed,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Self
 import polars as pl
 
 from pipeline import load, phones
-from pipeline.phones.cache import Cached, NormalizeCache, entry_key
+from pipeline.phones.cache import Cached, NormalizeCache, files_digest, key_for
 from pipeline.phones.schemas import Rejects
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.plan import named_groups, reject_rows_without_group
@@ -45,6 +45,8 @@ class Prepared:
     """The group names the rows mention (rejected rows included)."""
     duplicates: int
     """Rows of `valid` repeating a number of their group (`phones.count_duplicates`)."""
+    digest: str = ""
+    """The files' digest (`files_digest`): a group's base records what input it was written from."""
 
     def cache_extra(self) -> dict[str, Any]:
         """What the cache keeps beside the two frames (`from_cache` reads it back)."""
@@ -57,11 +59,10 @@ class Prepared:
         }
 
     @classmethod
-    def from_cache(cls, entry: Cached) -> Self:
+    def from_cache(cls, entry: Cached, digest: str) -> Self:
         extra = entry.extra
-        return cls(
-            entry.valid, entry.rejects, **{**extra, "files": [Path(f) for f in extra["files"]]}
-        )
+        files = [Path(f) for f in extra["files"]]
+        return cls(entry.valid, entry.rejects, **{**extra, "files": files, "digest": digest})
 
 
 def load_contacts(
@@ -139,10 +140,11 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     cache = NormalizeCache.from_env() if options.use_cache else None
     normalize_options = options.normalize_options()
     files = load.source_files(options.source)
-    key = await asyncio.to_thread(entry_key, files, normalize_options) if cache else None
+    digest = await asyncio.to_thread(files_digest, files)
+    key = key_for(digest, normalize_options) if cache else None
     entry = await asyncio.to_thread(cache.get, key) if cache and key else None
     if entry is not None:
-        return Prepared.from_cache(entry)
+        return Prepared.from_cache(entry, digest)
     loaded: load.LoadResult = await steps.run(
         "load",
         None,
@@ -169,12 +171,12 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     )
     valid = pl.concat([v for v, _ in parts], how="vertical_relaxed")
     rejects = pl.concat([r for _, r in parts], how="vertical_relaxed")
-    prepared = await asyncio.to_thread(_finish, loaded, valid, rejects)
+    prepared = replace(await asyncio.to_thread(_finish, loaded, valid, rejects), digest=digest)
     # Stored only if the files did not change while they were read.
     if (
         cache is not None
         and key is not None
-        and await asyncio.to_thread(entry_key, loaded.files, normalize_options) == key
+        and await asyncio.to_thread(files_digest, loaded.files) == digest
     ):
         await asyncio.to_thread(
             cache.put, key, prepared.valid, prepared.rejects, extra=prepared.cache_extra()

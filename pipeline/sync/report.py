@@ -60,6 +60,23 @@ class GroupReport:
     (another writer during the run); `missing` and `unexpected` list up to 100 numbers."""
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    base: dict[str, str] | None = None
+    """The run that wrote the group's base (run_id, written_at, source_digest, mode); None when
+    the group had none and the plan was two-way (file x live)."""
+    left: int = 0
+    """Members who left on Sinch's side since the base (a keyword, the dashboard)."""
+    left_kept_out: int = 0
+    """File numbers not added because they left (since the base, or earlier: the ledger)."""
+    readded_left: int = 0
+    """File numbers added although they had left (`--readd-left`)."""
+    optouts_recorded: int = 0
+    """New entries this run put in the opt-out ledger."""
+    joined: int = 0
+    """Members who joined on Sinch's side since the base."""
+    joined_kept: int = 0
+    """Members who joined on Sinch's side, are not in the file and stay."""
+    joined_removed: int = 0
+    """Members who joined on Sinch's side that a `--strict` mirror removed."""
 
     def interference(self) -> str | None:
         """`changed by another writer during the run: +N -M`, when the verify read found that."""
@@ -67,6 +84,41 @@ class GroupReport:
         if not added and not removed:
             return None
         return f"changed by another writer during the run: +{added:,} -{removed:,}"
+
+    def history_lines(self) -> list[str]:
+        """What changed on Sinch's side, in words: empty when nothing did."""
+        lines = []
+        if self.left or self.left_kept_out:
+            lines.append(
+                f"left since the last run: {self.left:,}; kept out: {self.left_kept_out:,}"
+            )
+        if self.readded_left:
+            lines.append(f"added back although they had left (--readd-left): {self.readded_left:,}")
+        if self.joined or self.joined_kept or self.joined_removed:
+            fate = (
+                f"removed (--strict): {self.joined_removed:,}"
+                if self.joined_removed
+                else f"kept: {self.joined_kept:,}"
+            )
+            lines.append(f"joined since the last run: {self.joined:,}; {fate}")
+        return lines
+
+    def imbalance(self, dry_run: bool) -> str | None:
+        """Why `current + add - remove != final` for this group, or None when it holds. After a
+        run, what another writer did during it (`changed_by_others`) is part of the sum."""
+        if self.final_size is None:
+            return None
+        if dry_run or self.verified is None:
+            add, remove, others = self.to_add, self.to_remove, 0
+        else:
+            add, remove = self.added, self.removed
+            others = self.changed_by_others[0] - self.changed_by_others[1]
+        if self.current + add - remove + others == self.final_size:
+            return None
+        return (
+            f"group {self.key!r}: current {self.current} + add {add} - remove {remove}"
+            f" + others {others} != final {self.final_size}"
+        )
 
     def status(self, dry_run: bool) -> str:
         """`yes`/`NO` (read after our last write), `unchanged` (not written, read at `read_at`),
@@ -111,8 +163,30 @@ class SyncReport:
             )
         if sum(self.rejected_by_reason.values()) != self.rows_rejected:
             problems.append(f"rejects by reason {self.rejected_by_reason} != {self.rows_rejected}")
+        problems += [problem for g in self.groups if (problem := g.imbalance(self.dry_run))]
         if problems:
             raise ReportInconsistentError("; ".join(problems))
+
+    def nothing_valid(self) -> str | None:
+        """Why a run with no valid row changed nothing, in one line (None when some are valid)."""
+        if self.rows_valid:
+            return None
+        if not self.rows_read:
+            return (
+                f"{', '.join(self.sources)} has a header but no rows: nothing to sync, nothing "
+                "was changed (--allow-empty goes on anyway)"
+            )
+        top = sorted(self.rejected_by_reason.items(), key=lambda item: (-item[1], item[0]))[:3]
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in top)
+        which = (
+            "the one row is not valid"
+            if self.rows_read == 1
+            else f"none of the {self.rows_read:,} rows is valid"
+        )
+        return (
+            f"{which}, so nothing was changed; top reasons: "
+            f"{reasons}; every row and its reason is in {self.rejects_path}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +242,12 @@ class SyncReport:
                 "api_rejected": g.api_rejected,
                 "final_size": g.final_size,
                 "verified": g.verified,
+                "left": g.left,
+                "left_kept_out": g.left_kept_out,
+                "readded_left": g.readded_left,
+                "joined": g.joined,
+                "joined_kept": g.joined_kept,
+                "joined_removed": g.joined_removed,
                 "read_at": g.read_at,
             }
             for g in self.groups
@@ -184,13 +264,20 @@ class SyncReport:
             f"{self.suppressed:,} suppressed. {self.requests:,} requests, {self.retries:,} retries, "
             f"{self.duration_s:.1f} s.",
             "",
-            "| group | id | current | to add | to remove | added | removed | api rejected | final | verified | read at |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "| group | id | current | to add | to remove | added | removed | api rejected | final"
+            " | verified | left | kept out | re-added | joined | joined kept | joined removed"
+            " | read at |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         lines += [
             "| " + " | ".join(_markdown_cell(name, value) for name, value in row.items()) + " |"
             for row in self.group_rows()
         ]
+        history = [f"- {g.key}: {line}" for g in self.groups for line in g.history_lines()]
+        if history:
+            lines += ["", "Changes on Sinch's side since the last run:", "", *history]
+        if self.notes:
+            lines += ["", "Notes:", "", *(f"- {note}" for note in self.notes)]
         if self.rejected_by_reason:
             lines += ["", "| reject reason | rows |", "|---|---:|"]
             lines += [f"| {r} | {n} |" for r, n in sorted(self.rejected_by_reason.items())]

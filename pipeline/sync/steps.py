@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ulid import ULID
+
 from pipeline.progress import Stages
 from pipeline.sync.lock import hold_file_locks
 
@@ -55,8 +57,11 @@ class LocalSteps:
     """Runs every stage in this process; draws progress on the console through `ui` (silent by
     default)."""
 
-    def __init__(self, ui: Stages | None = None) -> None:
+    def __init__(self, ui: Stages | None = None, *, run_id: str | None = None) -> None:
         self.ui = ui or Stages(None)
+        self.run_id = run_id or str(ULID())
+        """What the state and the ledger record as the run that wrote them (a flow run's id
+        through Prefect)."""
 
     async def run(
         self,

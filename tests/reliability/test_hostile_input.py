@@ -3,7 +3,8 @@
 Each input must end in one readable `Error: ...` line or in reasoned rejects: never a traceback,
 and never a partial change. The files are fed in `--mode mirror` (the mode that removes members)
 to a group that already has members, so the only acceptable outcomes are an error before any
-write or, for files that load, the removal guard refusing before any write; the emulator's
+write or, for files that load, the removal guard (or, with no valid row, the refusal to go on)
+refusing before any write; the emulator's
 `modified_at` of every group proves that nothing was written, not even a no-op.
 """
 
@@ -74,12 +75,15 @@ MIXED = "phone,name\n+447900000001,Zoë\n".encode() + "+447900000002,Zoë\n".enc
 BROKEN_FILES: dict[str, tuple[Callable[[Path], str], str]] = {
     # id: (build the file in a folder, return the SOURCE argument), text the error line must hold
     "empty": (write(b""), "the file is empty"),
-    "header-only": (write(b"phone\n"), "would lose 20 of 20 members"),
+    "header-only": (write(b"phone\n"), "has a header but no rows: nothing to sync"),
     "no-phone-column": (write(b"name,email\nAl,al@example.com\n"), "--phone-column"),
     "binary-garbage": (garbage, "phone column"),
     "truncated-parquet": (truncated_parquet, "truncated"),
     "excel-workbook": (write(b"PK\x03\x04" + b"\x00" * 100), "Save the sheet as CSV"),
-    "10MB-line": (write(b"phone\n" + b"7" * 10_000_000 + b"\n"), "would lose 20 of 20"),
+    "10MB-line": (
+        write(b"phone\n" + b"7" * 10_000_000 + b"\n"),
+        "the one row is not valid, so nothing was changed",
+    ),
     "10MB-header": (write(b"x" * 10_000_000 + b"\n1\n"), "phone column"),
     "mixed-encodings": (write(MIXED), "would lose 18 of 20 members"),
     "ragged-rows": (write(b"phone,name\n+447900000001,Al,extra,fields\n"), "delimiter"),

@@ -85,6 +85,8 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
         ("OLD_SINCH_", {"KEY_ID": "k", "KEY_SECRET": "s"}, "set OLD_SINCH_PROJECT_ID"),
         ("SINCH_", {"SERVICE_PLAN_ID": "p", "API_TOKEN": "t", "KEY_ID": "k"}, "keep one"),
         ("SINCH_", {"REGION": "mars"}, "SINCH_REGION='mars' is not a Sinch region"),
+        ("SINCH_", {"BASE_URL": "http://127.0.0.1:9"}, "SINCH_BASE_URL is set but no credentials"),
+        ("OLD_SINCH_", {"BASE_URL": "https://x.test"}, "set OLD_SINCH_SERVICE_PLAN_ID and OLD_"),
     ],
 )
 def test_incomplete_settings_name_the_variable_to_set(

@@ -1,0 +1,56 @@
+"""The third side of the diff: what changed on Sinch's side since this tool's last run.
+
+file x live alone cannot tell a member who texted STOP from one the file adds for the first
+time; file x live x base can (`state.py` keeps the base). A number in the base that is no longer
+live, and that no run of ours set out to remove, **left**; a live number not in the base, that
+no run of ours set out to add, **joined**. Everything here is set arithmetic on polars series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.sync.plan import EMPTY, difference, member_of
+from pipeline.sync.state import Base, BaseRecord
+
+__all__ = ["History", "compare"]
+
+
+@dataclass(frozen=True)
+class History:
+    """One group's changes on Sinch's side since its base, and the numbers kept out of it."""
+
+    base: BaseRecord | None
+    """Who wrote the base; None when the group has none (first run, or the state was lost)."""
+    left: pl.Series
+    """Base members gone from the live group that no run of ours removed."""
+    joined: pl.Series
+    """Live members no run of ours added: new since the base, or kept from an earlier run."""
+    joined_since_base: int
+    """How many of `joined` are new since the base."""
+    optouts: pl.Series
+    """The group's opt-out ledger before this run."""
+
+    @property
+    def kept_out(self) -> pl.Series:
+        """Never added back: the ledger and whoever left since the base."""
+        return pl.concat([self.optouts, self.left]).unique()
+
+
+def compare(base: Base | None, live: pl.Series, optouts: pl.Series) -> History:
+    """Set the live membership beside the base. Without a base there is no third side: nobody
+    counts as having left or joined (the plan is the two-way one), but the ledger still holds.
+
+    A kill between a run's writes and its new base leaves the old base and a pending note of that
+    run's adds and removes (`StateStore.record_pending`): a number we removed is not a leave, and
+    a number we added is not a join.
+    """
+    if base is None:
+        return History(None, EMPTY, EMPTY, 0, optouts)
+    left = difference(difference(base.members, live), base.pending.remove)
+    new = difference(difference(live, base.members), base.pending.add)
+    kept_before = base.joined.filter(member_of(base.joined, live))
+    joined = pl.concat([new, kept_before]).unique()
+    return History(base.record, left, joined, new.len(), optouts)

@@ -1,0 +1,271 @@
+"""What the tool remembers between runs: each group's base and the opt-out ledger.
+
+A sync diffs the file against the live group, so a crashed run converges; but a live diff alone
+cannot tell a member who left on Sinch's side (a STOP keyword, the dashboard) from one the file
+adds for the first time, and would put them back. The **base** is the membership this tool left a
+group with at the end of its last run: a number in the base that is no longer live left on
+Sinch's side, a live number not in the base joined there.
+
+- The base of a group is one Parquet file, `STATE/<plan>/<group id>.parquet`, published in one
+  rename after the run's verify step; a run killed before that leaves the previous base.
+- Before a run writes a group it records what it is about to add and remove beside the base
+  (`<group id>.pending.parquet`, kept until a base is published), so that after a kill between the
+  writes and the new base, a number our own run removed is never taken for one that left.
+- The **ledger** (`OPTOUTS/<plan>/<group id>.parquet`) keeps every number seen leaving a group.
+  It lives apart from the state on purpose: it outlives a lost or deleted state directory, and
+  later runs never add those numbers to that group again (unless `--readd-left`).
+
+Each file is written only by the run that holds the group's write lock (`lock.py`), so a file per
+group needs no lock of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+
+from pipeline.storage import home_dir, read_file_metadata, write_parquet_atomic
+
+__all__ = [
+    "LEDGER_SCHEMA",
+    "Base",
+    "BaseRecord",
+    "OptOutLedger",
+    "Pending",
+    "StateStore",
+    "default_optouts_dir",
+    "default_state_dir",
+]
+
+LEDGER_SCHEMA = pl.Schema(
+    {
+        "phone_e164": pl.String,
+        "group_id": pl.String,
+        "group_name": pl.String,
+        "service_plan": pl.String,
+        "first_seen_missing": pl.Datetime("ms", "UTC"),
+        "run_id": pl.String,
+    }
+)
+EMPTY = pl.Series("phone_e164", [], dtype=pl.String)
+
+
+def default_state_dir() -> Path:
+    """`$SINCH_GROUPS_HOME/state` (`--state` moves it, e.g. to storage every worker shares)."""
+    return home_dir() / "state"
+
+
+def default_optouts_dir() -> Path:
+    """`$SINCH_GROUPS_HOME/optouts` (`--optouts` moves it)."""
+    return home_dir() / "optouts"
+
+
+def _part(value: str) -> str:
+    """A plan or group id as one path part, whatever characters it holds."""
+    return quote(value, safe="") or "_"
+
+
+@dataclass(frozen=True)
+class BaseRecord:
+    """Who wrote a base: shown in the report beside the counts it led to."""
+
+    run_id: str
+    written_at: str
+    source_digest: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What runs since the last base set out to add and remove (empty when none crashed)."""
+
+    add: pl.Series
+    remove: pl.Series
+
+
+@dataclass(frozen=True)
+class Base:
+    """A group's membership at the end of this tool's last run on it."""
+
+    members: pl.Series
+    joined: pl.Series
+    """The members who joined on Sinch's side and were kept: not ours to remove in a mirror."""
+    record: BaseRecord
+    pending: Pending
+
+
+class StateStore:
+    """The bases of one service plan's groups under `root` (`default_state_dir()`)."""
+
+    def __init__(self, root: Path, plan: str) -> None:
+        self.root = Path(root)
+        self.plan = plan
+
+    def base_path(self, group_id: str) -> Path:
+        return self.root / _part(self.plan) / f"{_part(group_id)}.parquet"
+
+    def pending_path(self, group_id: str) -> Path:
+        return self.root / _part(self.plan) / f"{_part(group_id)}.pending.parquet"
+
+    def read(self, group_id: str | None) -> Base | None:
+        """The group's base, or None for a group this tool has not synced (or whose state is lost)."""
+        if group_id is None:
+            return None
+        path = self.base_path(group_id)
+        if not path.exists():
+            return None
+        frame = pl.read_parquet(path)
+        meta = read_file_metadata(path)
+        record = BaseRecord(
+            run_id=meta.get("run_id", ""),
+            written_at=meta.get("written_at", ""),
+            source_digest=meta.get("source_digest", ""),
+            mode=meta.get("mode", ""),
+        )
+        members = frame.get_column("phone_e164")
+        joined = frame.filter(pl.col("joined")).get_column("phone_e164")
+        return Base(members, joined, record, self.pending(group_id))
+
+    def pending(self, group_id: str) -> Pending:
+        path = self.pending_path(group_id)
+        if not path.exists():
+            return Pending(EMPTY, EMPTY)
+        frame = pl.read_parquet(path)
+        numbers = {
+            action: frame.filter(pl.col("action") == action).get_column("phone_e164")
+            for action in ("add", "remove")
+        }
+        return Pending(numbers["add"], numbers["remove"])
+
+    def record_pending(self, group_id: str, add: pl.Series, remove: pl.Series) -> None:
+        """Note what this run is about to write, beside what earlier unfinished runs noted: kept
+        until a base is published, so repeated kills never lose a removal of ours."""
+        earlier = self.pending(group_id)
+        frame = pl.concat(
+            [
+                _actions(earlier.add, "add"),
+                _actions(earlier.remove, "remove"),
+                _actions(add, "add"),
+                _actions(remove, "remove"),
+            ]
+        ).unique(maintain_order=True)
+        write_parquet_atomic(frame, self.pending_path(group_id), {}, kind="sync-pending")
+
+    def publish(
+        self, group_id: str, members: pl.Series, joined: pl.Series, record: BaseRecord
+    ) -> Path:
+        """Replace the group's base in one rename, then drop the pending note it settles."""
+        frame = (
+            members.cast(pl.String)
+            .rename("phone_e164")
+            .unique()
+            .sort()
+            .to_frame()
+            .with_columns(pl.col("phone_e164").is_in(joined.implode()).alias("joined"))
+        )
+        metadata = {
+            "service_plan": self.plan,
+            "group_id": group_id,
+            "run_id": record.run_id,
+            "written_at": record.written_at,
+            "source_digest": record.source_digest,
+            "mode": record.mode,
+        }
+        path = write_parquet_atomic(frame, self.base_path(group_id), metadata, kind="sync-base")
+        self.pending_path(group_id).unlink(missing_ok=True)
+        return path
+
+
+def _actions(numbers: pl.Series, action: str) -> pl.DataFrame:
+    return (
+        numbers.cast(pl.String)
+        .rename("phone_e164")
+        .to_frame()
+        .with_columns(pl.lit(action).alias("action"))
+    )
+
+
+class OptOutLedger:
+    """Numbers seen leaving a group on Sinch's side, per (service plan, group), under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, plan: str, group_id: str) -> Path:
+        return self.root / _part(plan) / f"{_part(group_id)}.parquet"
+
+    def _read(self, path: Path) -> pl.DataFrame:
+        if not path.exists():
+            return pl.DataFrame(schema=LEDGER_SCHEMA)
+        return pl.read_parquet(path).cast(dict(LEDGER_SCHEMA))  # type: ignore[arg-type]
+
+    def numbers(self, plan: str, group_id: str | None) -> pl.Series:
+        """The group's opted-out numbers: never added to it again."""
+        if group_id is None:
+            return EMPTY
+        return self._read(self.path(plan, group_id)).get_column("phone_e164")
+
+    def record(
+        self,
+        plan: str,
+        group_id: str,
+        group_name: str | None,
+        numbers: pl.Series,
+        run_id: str,
+        seen_at: datetime | None = None,
+    ) -> int:
+        """Add the numbers not in the ledger yet (an entry keeps the first time it was seen);
+        returns how many are new."""
+        path = self.path(plan, group_id)
+        known = self._read(path)
+        fresh = numbers.cast(pl.String).unique()
+        fresh = fresh.filter(~fresh.is_in(known.get_column("phone_e164").implode()))
+        if fresh.is_empty():
+            return 0
+        entries = pl.DataFrame(
+            {
+                "phone_e164": fresh.sort(),
+                "group_id": group_id,
+                "group_name": group_name,
+                "service_plan": plan,
+                "first_seen_missing": seen_at or datetime.now(UTC),
+                "run_id": run_id,
+            },
+            schema=LEDGER_SCHEMA,
+        )
+        write_parquet_atomic(
+            pl.concat([known, entries]), path, {"service_plan": plan}, kind="optout-ledger"
+        )
+        return entries.height
+
+    def entries(self) -> pl.DataFrame:
+        """Every entry of every plan and group, oldest first."""
+        files = sorted(self.root.glob("*/*.parquet"))
+        if not files:
+            return pl.DataFrame(schema=LEDGER_SCHEMA)
+        frames = [self._read(path) for path in files]
+        return pl.concat(frames).sort("first_seen_missing", "group_id", "phone_e164")
+
+    def forget(self, number: str, *, plan: str | None = None, group_id: str | None = None) -> int:
+        """Remove `number` from the ledger (of one plan or group, or everywhere): it may be added
+        again. Returns how many entries went."""
+        removed = 0
+        for path in sorted(self.root.glob("*/*.parquet")):
+            frame = self._read(path)
+            keep = pl.col("phone_e164") != number
+            if plan is not None:
+                keep |= pl.col("service_plan") != plan
+            if group_id is not None:
+                keep |= pl.col("group_id") != group_id
+            kept = frame.filter(keep)
+            if kept.height == frame.height:
+                continue
+            removed += frame.height - kept.height
+            write_parquet_atomic(
+                kept, path, {"service_plan": frame.item(0, "service_plan")}, kind="optout-ledger"
+            )
+        return removed
