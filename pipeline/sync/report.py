@@ -213,7 +213,8 @@ class SyncReport:
         table = Table(title=title, show_header=True, header_style="bold")
         table.add_column("group")
         for column in ("current", "add", "remove", "suppressed", "refused", "final", "verified"):
-            table.add_column(column, justify="right")
+            # Numbers and their headings stay whole; the group name wraps instead.
+            table.add_column(column, justify="right", no_wrap=True)
         for g in self.groups:
             add, remove = (g.to_add, g.to_remove) if self.dry_run else (g.added, g.removed)
             table.add_row(
