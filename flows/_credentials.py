@@ -1,4 +1,5 @@
-"""Where a flow gets its Sinch credentials: a Prefect `Secret` block first, the environment second.
+"""Where a flow gets its Sinch credentials: a Prefect `Secret` block first, the environment second
+(and a `--query`'s database URI from a `Secret` block, `database_from_block`).
 
 A deployment's parameters are recorded by Prefect and shown in its UI, so credentials are never a
 parameter: workers keep them in a `Secret` block (`sinch-groups-credentials` unless the run names
@@ -13,6 +14,8 @@ from typing import Any
 from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
+from pipeline.dburi import DatabaseUri
+from pipeline.errors import DatabaseError
 from pipeline.sinch import ConfigurationError, Target
 
 DEFAULT_CREDENTIALS_BLOCK = "sinch-groups-credentials"
@@ -53,3 +56,17 @@ async def resolve_target(env_prefix: str, block_name: str | None) -> Target:
     if value is None:
         return Target.from_env(env_prefix)
     return Target(_env_prefix=env_prefix, **_values_from_block(block_name or "", value))
+
+
+async def database_from_block(block_name: str) -> DatabaseUri:
+    """A `--query`'s database URI from a `Secret` block holding it as a string: read on the
+    worker, so the URI is never a parameter, and rotating a password is one block save."""
+    value = await _load_secret(block_name)
+    if value is None:
+        raise DatabaseError(f"no Secret block named {block_name!r} (--db-block)")
+    if not isinstance(value, str) or "://" not in value:
+        raise DatabaseError(
+            f"the Secret block {block_name!r} must hold the database URI as a string, e.g. "
+            "postgresql://user:password@host/db"
+        )
+    return DatabaseUri(value)

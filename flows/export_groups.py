@@ -9,7 +9,6 @@ steps as retried tasks, owns the HTTP client and publishes the summary as an art
 # Prefect builds the parameter model from real annotations, not from strings.
 
 from functools import partial
-from pathlib import Path
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -17,11 +16,13 @@ from pydantic import Field
 
 from flows._artifacts import publish_markdown
 from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
+from flows._storage import storage_options_from_block
 from flows._tasks import io_task
 from pipeline import snapshot as snapshots
 from pipeline.progress import stages
 from pipeline.sinch import Group, GroupsClient
 from pipeline.snapshot import GroupMembers, SnapshotResult
+from pipeline.storage import using_storage_options
 
 
 @io_task(name="list-groups")
@@ -45,6 +46,7 @@ async def export_groups(
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
+    storage_block: str | None = None,
 ) -> SnapshotResult:
     """Snapshot every group (or those named) of the target into the dataset folder `out_dir`.
 
@@ -61,13 +63,16 @@ async def export_groups(
             environment when both exist.
         target_env_prefix: Prefix of the credential environment variables (SINCH_ by default).
         show_progress: Draw console progress bars (the CLI's --progress).
+        storage_block: A Prefect credentials block (`aws-credentials/NAME`, ...) for an
+            `out_dir` on object storage; default: the worker's environment and files.
     """
     target = await resolve_target(target_env_prefix, credentials_block)
-    with stages(show_progress) as ui:
+    storage = await storage_options_from_block(storage_block)
+    with stages(show_progress) as ui, using_storage_options(storage):
         async with GroupsClient.from_target(target) as client:
             result = await snapshots.export_snapshot(
                 client,
-                Path(out_dir),
+                out_dir,
                 target=target.describe(),
                 group_ids=group_ids or [],
                 group_names=group_names or [],

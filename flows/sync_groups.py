@@ -15,7 +15,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, resolve_target
+from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, database_from_block, resolve_target
 from flows._fanout import run_per_group
 from flows._steps import PrefectSteps
 from pipeline.progress import stages
@@ -34,12 +34,13 @@ LockTimeout = Annotated[float, Field(ge=0.0)]
 
 @flow(name="sync-groups", persist_result=True)
 async def sync_groups(
-    source: str,
+    source: str | None = None,
     group: str | None = None,
     group_id: str | None = None,
     group_column: str | None = None,
     phone_column: str | None = None,
     country_column: str | None = None,
+    sheet: str | None = None,
     default_region: str | None = None,
     mode: Mode = Mode.ADD,
     dry_run: bool = False,
@@ -62,6 +63,9 @@ async def sync_groups(
     strict: bool = False,
     allow_empty: bool = False,
     fan_out_deployment: str | None = None,
+    query: str | None = None,
+    db_env: str | None = None,
+    db_block: str | None = None,
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
@@ -72,13 +76,16 @@ async def sync_groups(
     children's; rows and credentials are never part of a result.
 
     Args:
-        source: A CSV or Parquet file, or a glob of several, as the worker sees it.
+        source: A CSV (also compressed), Parquet, Excel, JSON or NDJSON file, or a glob of
+            several, as the worker sees it (or none, with `query`).
         group: Target one group by name (created if missing).
         group_id: Target one existing group by id.
         group_column: Column naming each row's group; every distinct value is a group.
         phone_column: Column holding the phone numbers (default: detected, mobile columns first).
         country_column: Column holding each row's country (GB, GBR, United Kingdom, +44;
             default: detected when its values are countries).
+        sheet: The sheet of an Excel or OpenDocument workbook source to read (default: the
+            first).
         default_region: Country for numbers written without a country code (GB, UK, +44).
         mode: add: add what is missing; mirror: make each group exactly the file's set;
             remove: take the listed numbers out.
@@ -109,18 +116,28 @@ async def sync_groups(
             a run changes nothing and its report says why.
         fan_out_deployment: "flow/deployment" to run one flow run per group on, so several
             workers share a large sync; the guard is still checked for every group first.
+        query: A SQL query whose rows are the contacts, instead of a source file.
+        db_env: Environment variable holding the query's database URI on the worker (default
+            SINCH_GROUPS_DB_URL). The URI itself is never a parameter: Prefect records those.
+        db_block: Prefect Secret block holding the query's database URI as a string.
         credentials_block: Prefect Secret block holding the credentials; it wins over the
             environment when both exist.
         target_env_prefix: Prefix of the credential environment variables (SINCH_ by default).
         show_progress: Draw console progress bars (the CLI's --progress).
     """
+    # A Secret block is read here, on the worker; the URI goes no further than the options.
+    db = await database_from_block(db_block) if db_block else None
     options = SyncOptions(
         source=source,
+        query=query,
+        db=db,
+        db_env=db_env if db is None else None,
         group=group,
         group_id=group_id,
         group_column=group_column,
         phone_column=phone_column,
         country_column=country_column,
+        sheet=sheet,
         default_region=default_region,
         mode=mode,
         dry_run=dry_run,

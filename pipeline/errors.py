@@ -5,7 +5,9 @@
     ├── UnreadableSourceError       a file that exists but cannot be parsed (.path, .hint)
     ├── MissingColumnError          a named column is not in the file (.path, .column, .available)
     │   └── NoPhoneColumnError      the phone column is missing or could not be recognised
-    └── InvalidRegionError          a default region that names no country phonenumbers knows
+    ├── InvalidRegionError          a default region that names no country phonenumbers knows
+    └── DatabaseError               a query's database cannot be reached or the query fails
+                                    (the URI in its message is masked: `user:***@host`)
 
 The CLI catches `PipelineError` and prints `Error: <message>`; the leaves exist so that tests and
 callers can tell the cases apart, and carry what they are about as attributes.
@@ -64,6 +66,12 @@ class NoPhoneColumnError(MissingColumnError):
 class InvalidRegionError(PipelineError):
     """A default region that names no country phonenumbers knows (by code, name or dialling
     code); the message suggests the nearest spelling that does."""
+
+
+class DatabaseError(PipelineError):
+    """A `--query` source that cannot be read: no database named, a driver missing, a refused
+    connection or a failed query. The message names the database by its masked URI only, so it
+    is safe to print, log and record."""
 
 
 _LISTED_COLUMNS = 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -56,6 +56,25 @@ def live_emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
     """A real uvicorn server on a free 127.0.0.1 port (starts and stops in about 0.2 s)."""
     with EmulatorServer(emulator_config, host="127.0.0.1", port=0) as server:
         yield server
+
+
+@pytest.fixture
+def fresh_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], EmulatorServer]]:
+    """Starts a new empty emulator on each call and points SINCH_* at it."""
+    servers: list[EmulatorServer] = []
+
+    def start() -> EmulatorServer:
+        server = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0)
+        server.start()
+        servers.append(server)
+        monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
+        monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
+        monkeypatch.setenv("SINCH_BASE_URL", server.base_url)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -24,12 +24,13 @@ def columns(source: Path, **named: str) -> tuple[str, str | None]:
 
 @dataclass(frozen=True)
 class Options:
-    """The four options `describe_columns` reads, as `SyncOptions` carries them."""
+    """The options `describe_columns` reads, as `SyncOptions` carries them."""
 
     source: str | Path
     phone_column: str | None = None
     country_column: str | None = None
     default_region: str | None = None
+    sheet: str | None = None
 
 
 def test_mobile_column_wins_over_a_fuller_generic_phone_column(tmp_path: Path) -> None:

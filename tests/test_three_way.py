@@ -247,3 +247,36 @@ def test_the_base_is_keyed_by_service_plan_and_group_id(
     group_id = nightly_group_id(sinch_env)
     (base,) = nightly.state.rglob("*.parquet")
     assert base.relative_to(nightly.state) == Path(DEFAULT_PLAN_ID) / f"{group_id}.parquet"
+
+
+def test_a_group_deleted_and_created_again_by_name_keeps_its_opt_outs(
+    sinch_env: EmulatorServer, nightly: Nightly
+) -> None:
+    nightly.run()
+    inbound(sinch_env, B, KEYWORD_NUMBER, "STOP")
+    nightly.run()  # the ledger holds B for the old group
+    old_id = nightly_group_id(sinch_env)
+
+    async def delete() -> None:
+        async with client_for(sinch_env) as client:
+            await client.delete_group(old_id)
+
+    asyncio.run(delete())
+    _, recreated = nightly.run()
+    assert recreated["created"] is True
+    assert (recreated["left_kept_out"], recreated["added"]) == (1, 2)
+    assert promo(sinch_env) == {A, C}
+
+
+def test_a_joiner_the_file_also_lists_stays_a_joiner_when_the_file_drops_them(
+    sinch_env: EmulatorServer, nightly: Nightly
+) -> None:
+    nightly.run()
+    inbound(sinch_env, D, KEYWORD_NUMBER, "JOIN")
+    nightly.source.write_text(f"phone\n{A}\n{B}\n{C}\n{D}\n", encoding="utf-8")
+    nightly.run("--mode", "mirror")  # the CRM lists D as well that night
+    nightly.source.write_text(f"phone\n{A}\n{B}\n{C}\n", encoding="utf-8")
+
+    _, dropped = nightly.run("--mode", "mirror")
+    assert (dropped["joined_kept"], dropped["removed"]) == (1, 0)
+    assert promo(sinch_env) == {A, B, C, D}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.cli._mode import LOCAL_NOTE
-from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
+from sinch_emulator import EmulatorServer
 from tests.live import client_for, seed_group, set_faults
 
 pytestmark = pytest.mark.usefixtures("wide_console")
@@ -31,25 +31,6 @@ VARYING = {"started_at", "duration_s", "report_path", "rejects_path", "target"}
 
 def number(i: int) -> str:
     return f"+4479111{i:05d}"
-
-
-@pytest.fixture
-def fresh_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], EmulatorServer]]:
-    """Starts a new empty emulator on each call and points SINCH_* at it."""
-    servers: list[EmulatorServer] = []
-
-    def start() -> EmulatorServer:
-        server = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0)
-        server.start()
-        servers.append(server)
-        monkeypatch.setenv("SINCH_SERVICE_PLAN_ID", DEFAULT_PLAN_ID)
-        monkeypatch.setenv("SINCH_API_TOKEN", DEFAULT_TOKEN)
-        monkeypatch.setenv("SINCH_BASE_URL", server.base_url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def run(args: list[str], prefect_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Result:

@@ -69,10 +69,10 @@ Examples:
 @app.command(epilog=EXPORT_EXAMPLES)
 def export(
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            help="Dataset folder; the snapshot goes into OUT/members/snapshot_at=<UTC time>/ "
-            "and OUT/groups/snapshot_at=<UTC time>/."
+            help="Dataset folder, local or a URL (s3://, gs://, az://); the snapshot goes into "
+            "OUT/members/snapshot_at=<UTC time>/ and OUT/groups/snapshot_at=<UTC time>/."
         ),
     ],
     group_id: Annotated[
@@ -103,7 +103,7 @@ def export(
 
                 result = asyncio.run(
                     export_groups(
-                        out_dir=str(out),
+                        out_dir=out,
                         group_ids=group_id or [],
                         group_names=group or [],
                         concurrency=concurrency,
@@ -121,7 +121,7 @@ def export(
 
 async def _export_locally(
     target: Target,
-    out: Path,
+    out: str,
     group_ids: list[str],
     group_names: list[str],
     concurrency: int,
@@ -160,15 +160,17 @@ def _print_export(result: SnapshotResult) -> None:
 @app.command(epilog=DIFF_EXAMPLES)
 def diff(
     snapshot_a: Annotated[
-        Path,
+        str,
         typer.Argument(
             help="The earlier snapshot (its members/ or groups/ partition folder, or a file in "
-            "it); or, alone, a dataset folder whose two newest snapshots are compared."
+            "it); or, alone, a dataset folder whose two newest snapshots are compared. "
+            "Paths or URLs (s3://, gs://, az://)."
         ),
     ],
-    snapshot_b: Annotated[Path | None, typer.Argument(help="The later snapshot.")] = None,
+    snapshot_b: Annotated[str | None, typer.Argument(help="The later snapshot.")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Write the member-level changes to this Parquet file.")
+        str | None,
+        typer.Option(help="Write the member-level changes to this Parquet file (path or URL)."),
     ] = None,
     match_on: Annotated[
         MatchOn,
@@ -244,7 +246,8 @@ def migrate(
         str | None, typer.Option(help="Source credentials: <PREFIX>SERVICE_PLAN_ID, ...")
     ] = None,
     from_snapshot: Annotated[
-        Path | None, typer.Option(help="Read the source groups from this snapshot instead.")
+        str | None,
+        typer.Option(help="Read the source groups from this snapshot instead (a path or a URL)."),
     ] = None,
     mapping: Annotated[
         Path | None,
@@ -269,7 +272,7 @@ def migrate(
     from pipeline.migrate import require_one_source
 
     with handle_errors():
-        require_one_source(from_env, str(from_snapshot) if from_snapshot else None)
+        require_one_source(from_env, from_snapshot)
         check_credentials(to_env, *([from_env] if from_env else []))
         through_prefect = use_prefect(prefect=prefect, credentials_block=None)
         with target_session(to_env):
@@ -280,7 +283,7 @@ def migrate(
                     migrate_groups(
                         to_env_prefix=to_env,
                         from_env_prefix=from_env,
-                        from_snapshot=str(from_snapshot) if from_snapshot else None,
+                        from_snapshot=from_snapshot,
                         mapping=str(mapping) if mapping else None,
                         adopt_existing=adopt_existing,
                         show_progress=progress,
@@ -291,7 +294,7 @@ def migrate(
                     migrate_locally(
                         to_env_prefix=to_env,
                         from_env_prefix=from_env,
-                        from_snapshot=str(from_snapshot) if from_snapshot else None,
+                        from_snapshot=from_snapshot,
                         mapping=mapping,
                         adopt_existing=adopt_existing,
                         show_progress=progress,

@@ -3,7 +3,6 @@ written in the legacy layout into the dataset layout (see `pipeline.snapshot.lay
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +16,9 @@ snapshots_app = typer.Typer(
 )
 app.add_typer(snapshots_app, name="snapshots")
 
-Folder = Annotated[Path, typer.Argument(help="The dataset folder (export's --out).")]
+Folder = Annotated[
+    str, typer.Argument(help="The dataset folder (export's --out): a path or a URL (s3://, ...).")
+]
 
 
 @snapshots_app.command("list", epilog="Example:\n\n  sinch-groups snapshots list snapshots")

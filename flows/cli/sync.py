@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -47,6 +46,11 @@ Examples:
   sinch-groups sync optout.csv --group Newsletter --mode remove
 
   sinch-groups sync crm.csv --group Promo --mode mirror --json | jq .groups
+
+  sinch-groups sync contacts.xlsx --sheet "Newsletter" --group Newsletter
+
+  sinch-groups sync --query "SELECT mobile, country, segment FROM crm.contacts"
+      --db-env CRM_DB_URL --group-column segment
 """
 
 
@@ -66,8 +70,46 @@ def print_report(result: SyncReport) -> None:
 @app.command(epilog=SYNC_EXAMPLES)
 def sync(
     source: Annotated[
-        str, typer.Argument(help="A CSV or Parquet file, or a quoted glob of several.")
-    ],
+        str | None,
+        typer.Argument(
+            help="A CSV/TSV (also .gz/.zst/.bz2/.xz), Parquet, Excel (.xlsx/.xlsm/.xls/.ods), "
+            "JSON or NDJSON file, or a quoted glob of several (or none, with --query); "
+            "paths or URLs: s3://, gs://, az://, abfs:// (globs too), http(s)://.",
+            show_default=False,
+        ),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the contacts from this SQL query's rows instead of a file "
+            "(PostgreSQL, MySQL, SQLite, DuckDB; see --db).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="The query's database URI, e.g. postgresql://user:password@host/db or "
+            "sqlite:///crm.db (default: $SINCH_GROUPS_DB_URL). Prefer --db-env or "
+            "--db-block: a password typed here is in your shell history.",
+            show_default=False,
+        ),
+    ] = None,
+    db_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Environment variable holding the query's database URI, read where the "
+            "query runs (default: SINCH_GROUPS_DB_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    db_block: Annotated[
+        str | None,
+        typer.Option(
+            help="Prefect Secret block holding the query's database URI (runs through Prefect).",
+            show_default=False,
+        ),
+    ] = None,
     group: Annotated[
         str | None, typer.Option(help="Target one group by name (created if missing).")
     ] = None,
@@ -88,6 +130,13 @@ def sync(
         typer.Option(
             help="Column holding each row's country: GB, GBR, United Kingdom, UK, +44 "
             "(default: detected when its values are countries)."
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            help="The sheet of an Excel or OpenDocument workbook to read (default: the first).",
+            show_default=False,
         ),
     ] = None,
     default_region: Annotated[
@@ -121,23 +170,24 @@ def sync(
         bool, typer.Option("--mobile-only", help="Reject numbers that are not mobile numbers.")
     ] = False,
     suppress: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
-            help="Opt-out list (CSV or Parquet), repeatable: never added, and removed from the "
-            "target groups in every mode."
+            help="Opt-out list (CSV or Parquet; a path or a URL), repeatable: never added, and "
+            "removed from the target groups in every mode."
         ),
     ] = None,
     rejects: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Where to write rejected rows; .parquet or .csv (formulas neutralized). "
+            help="Where to write rejected rows (a path or an s3://, gs://, az:// URL); .parquet "
+            "or .csv (formulas neutralized). "
             "Default: ./sinch-groups-runs/<time>/rejects.parquet."
         ),
     ] = None,
     report: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Where to write the JSON report. Default: ./sinch-groups-runs/<time>/report.json."
+            help="Where to write the JSON report (a path or a URL). Default: ./sinch-groups-runs/<time>/report.json."
         ),
     ] = None,
     chunk_size: Annotated[
@@ -183,16 +233,16 @@ def sync(
     state: Annotated[
         str | None,
         typer.Option(
-            help="Folder of each group's base, its membership after this tool's last run "
-            "(default: $SINCH_GROUPS_HOME/state).",
+            help="Folder of each group's base, its membership after this tool's last run; a "
+            "path or a URL such as s3://bucket/state (default: $SINCH_GROUPS_HOME/state).",
             show_default=False,
         ),
     ] = None,
     optouts: Annotated[
         str | None,
         typer.Option(
-            help="Folder of the opt-out ledger, numbers seen leaving a group on Sinch's side "
-            "(default: $SINCH_GROUPS_HOME/optouts).",
+            help="Folder of the opt-out ledger, numbers seen leaving a group on Sinch's side; a "
+            "path or a URL (default: $SINCH_GROUPS_HOME/optouts).",
             show_default=False,
         ),
     ] = None,
@@ -231,24 +281,30 @@ def sync(
     progress: ShowProgress = True,
     prefect: UsePrefect = False,
 ) -> None:
-    """Sync a contact file into Sinch groups: load, normalize, validate, plan, apply, verify."""
+    """Sync a contact file (or a database query's rows) into Sinch groups: load, normalize,
+    validate, plan, apply, verify."""
     with handle_errors(), stdout_for_json(as_json):
         options = SyncOptions(
             source=source,
+            query=query,
+            db=db,
+            db_env=db_env,
+            db_block=db_block,
             group=group,
             group_id=group_id,
             group_column=group_column,
             phone_column=phone_column,
             country_column=country_column,
+            sheet=sheet,
             default_region=default_region,
             mode=mode,
             dry_run=dry_run,
             max_remove_fraction=max_remove_fraction,
             force=force,
             mobile_only=mobile_only,
-            suppress=tuple(str(path) for path in suppress or []),
-            rejects=str(rejects) if rejects else None,
-            report=str(report) if report else None,
+            suppress=tuple(suppress or []),
+            rejects=rejects,
+            report=report,
             chunk_size=chunk_size,
             partition_rows=partition_rows,
             use_cache=cache,
@@ -265,13 +321,16 @@ def sync(
         check_outputs(options, datetime.now(UTC))
         # And the columns the run will read, from the header: a wrong one (or a missing file)
         # shows while it costs nothing.
+        from flows.cli._database import for_the_flow, with_database_read
         from pipeline.load import describe_columns
 
-        columns_line = describe_columns(options)
+        columns_line = describe_columns(with_database_read(options))
         progress = progress and not as_json
         if credentials_block is None:
             check_credentials(env_prefix)
-        through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
+        through_prefect = use_prefect(
+            prefect=prefect or db_block is not None, credentials_block=credentials_block
+        )
         if task_runner != "threads" and not through_prefect:
             raise fail(
                 "--task-runner dask runs through Prefect: set PREFECT_API_URL or pass --prefect"
@@ -284,7 +343,7 @@ def sync(
 
                 result = asyncio.run(
                     sync_groups(
-                        **options.flow_parameters(),
+                        **for_the_flow(options).flow_parameters(),
                         task_runner=task_runner,
                         dask_address=dask_address,
                         credentials_block=credentials_block,

@@ -1,8 +1,8 @@
 """The columns a file's contacts come from, and the raw frame built from them.
 
-CSV and Parquet exports name their columns alike, so both formats find them by these rules and
-end in the same frame (`RAW_SCHEMA`, everything as text), which is all the stages after loading
-ever see of a file. A column the user named is found by its name; the phone and the country
+CSV, Parquet, workbook and JSON exports name their columns alike, so every format finds them by
+these rules and ends in the same frame (`RAW_SCHEMA`, everything as text), which is all the
+stages after loading ever see of a file. A column the user named is found by its name; the phone and the country
 columns are otherwise detected from the header and a sample of the values (`detect`), and
 `Columns` says which were, so that the run can print what it chose.
 """
@@ -27,6 +27,7 @@ __all__ = [
     "columns_line",
     "pick_columns",
     "raw_columns",
+    "raw_frame",
 ]
 
 RAW_SCHEMA = pl.Schema(
@@ -53,6 +54,7 @@ PHONE_HEADERS: tuple[str, ...] = (
 )
 """Examples of the phone headers recognised, mobile ones first; the rules are `detect`'s."""
 _HEADER_KEY_NOISE = re.compile(r"[\s_\-.]")
+_LINE = "__source_line"
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,21 @@ def raw_columns(path: Path, picked: Columns, line: pl.Expr) -> list[pl.Expr]:
         _as_text(picked.region).alias("region_raw"),
         pl.when(group != "").then(group).alias("group"),
     ]
+
+
+def raw_frame(path: Path, table: pl.DataFrame, picked: Columns, line: pl.Expr) -> pl.DataFrame:
+    """The raw frame of a table read whole (a sheet, a JSON file), `line` numbering its rows.
+
+    A row with no value at all is skipped, as a blank CSV line is, but keeps its number: the
+    rows after it still point at their place in the file.
+    """
+    return (
+        table.lazy()
+        .with_columns(line.alias(_LINE))
+        .filter(pl.any_horizontal(pl.col(table.columns).is_not_null()))
+        .select(raw_columns(path, picked, pl.col(_LINE)))
+        .collect()
+    )
 
 
 def _as_text(column: str | None) -> pl.Expr:

@@ -43,33 +43,35 @@ class _CsvLayout:
     has_header: bool
 
 
-def load_csv(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
-    layout, lazy = _scan_csv(path)
-    with reading(path, _CSV_HINT):
+def load_csv(path: Path, wanted: Wanted, *, name: Path) -> tuple[pl.DataFrame, SourceFile]:
+    """Read `path`, named `name` in the rows and messages (a decompressed copy is named by the
+    file the user gave)."""
+    layout, lazy = _scan_csv(path, name)
+    with reading(name, _CSV_HINT):
         available = lazy.collect_schema().names()
-        picked = pick_columns(path, lazy, wanted)
+        picked = pick_columns(name, lazy, wanted)
         header_lines = 1 + sum(name.count("\n") for name in available) if layout.has_header else 0
         frame = (
             lazy.with_columns(_csv_lines(available, header_lines + 1).alias(_LINE))
             .filter(pl.any_horizontal(pl.col(available).is_not_null()))
-            .select(raw_columns(path, picked, pl.col(_LINE)))
+            .select(raw_columns(name, picked, pl.col(_LINE)))
             .collect()
         )
-    info = SourceFile(path, "csv", picked, frame.height, layout.encoding, layout.delimiter)
+    info = SourceFile(name, "csv", picked, frame.height, layout.encoding, layout.delimiter)
     return frame, info
 
 
-def csv_columns(path: Path, wanted: Wanted) -> Columns:
+def csv_columns(path: Path, wanted: Wanted, *, name: Path) -> Columns:
     """The columns `load_csv` would read, from the header and the first rows only."""
-    _, lazy = _scan_csv(path)
-    with reading(path, _CSV_HINT):
-        return pick_columns(path, lazy, wanted)
+    _, lazy = _scan_csv(path, name)
+    with reading(name, _CSV_HINT):
+        return pick_columns(name, lazy, wanted)
 
 
-def _scan_csv(path: Path) -> tuple[_CsvLayout, pl.LazyFrame]:
-    layout = _sniff_csv(path)
+def _scan_csv(path: Path, name: Path) -> tuple[_CsvLayout, pl.LazyFrame]:
+    layout = _sniff_csv(path, name)
     data = path if layout.encoding in UTF8 else path.read_bytes().decode(layout.encoding).encode()
-    with reading(path, _CSV_HINT):
+    with reading(name, _CSV_HINT):
         lazy = pl.scan_csv(
             data,
             separator=layout.delimiter,
@@ -80,12 +82,12 @@ def _scan_csv(path: Path) -> tuple[_CsvLayout, pl.LazyFrame]:
     return layout, lazy
 
 
-def _sniff_csv(path: Path) -> _CsvLayout:
+def _sniff_csv(path: Path, name: Path) -> _CsvLayout:
     encoding = detect_encoding(path)
     first = _first_line(path, encoding)
     if not first.strip():
         raise UnreadableSourceError(
-            path, "the file is empty", "A contacts file needs at least a header line"
+            name, "the file is empty", "A contacts file needs at least a header line"
         )
     delimiter = _sniff_delimiter(first)
     headerless = delimiter not in first and _LOOKS_LIKE_A_NUMBER.match(first) is not None

@@ -16,18 +16,19 @@ __all__ = ["load_parquet", "parquet_columns"]
 _PARQUET_HINT = "The file may be truncated or written by an incompatible tool; export it again"
 
 
-def load_parquet(path: Path, wanted: Wanted) -> tuple[pl.DataFrame, SourceFile]:
-    with reading(path, _PARQUET_HINT):
+def load_parquet(path: Path, wanted: Wanted, *, name: Path) -> tuple[pl.DataFrame, SourceFile]:
+    """Read `path`, named `name` in the rows and messages (as `delimited.load_csv`)."""
+    with reading(name, _PARQUET_HINT):
         lazy = pl.scan_parquet(path)
-        picked = _pick(path, lazy, wanted)
-        frame = lazy.select(raw_columns(path, picked, pl.int_range(1, pl.len() + 1))).collect()
-    return frame, SourceFile(path, "parquet", picked, frame.height)
+        picked = _pick(name, lazy, wanted)
+        frame = lazy.select(raw_columns(name, picked, pl.int_range(1, pl.len() + 1))).collect()
+    return frame, SourceFile(name, "parquet", picked, frame.height)
 
 
-def parquet_columns(path: Path, wanted: Wanted) -> Columns:
+def parquet_columns(path: Path, wanted: Wanted, *, name: Path) -> Columns:
     """The columns `load_parquet` would read, from the schema and the first rows only."""
-    with reading(path, _PARQUET_HINT):
-        return _pick(path, pl.scan_parquet(path), wanted)
+    with reading(name, _PARQUET_HINT):
+        return _pick(name, pl.scan_parquet(path), wanted)
 
 
 def _pick(path: Path, lazy: pl.LazyFrame, wanted: Wanted) -> Columns:

@@ -19,12 +19,15 @@ class SourceFile:
     """How one file was read, so the run report can say it (and a surprise encoding is visible)."""
 
     path: Path
-    format: Literal["csv", "parquet"]
+    format: Literal["csv", "parquet", "excel", "json", "query"]
+    """How it was read; a `query` source's `path` is the label `query` (`load.database`)."""
     columns: Columns
     """The columns read, and which of them were detected rather than named."""
     rows: int
     encoding: str | None = None
     delimiter: str | None = None
+    note: str | None = None
+    """What the user should know about how it was read (which sheet of several)."""
 
     @property
     def phone_column(self) -> str:
@@ -74,9 +77,10 @@ class LoadResult:
 
     @property
     def notes(self) -> list[str]:
-        """Things the user should know although nothing failed (a guessed legacy encoding)."""
+        """Things the user should know although nothing failed (a guessed legacy encoding, the
+        one sheet read of a workbook that has several)."""
         return [
             f"{path}: not valid UTF-8, read as {encoding}"
             for path, encoding in self.encodings.items()
             if encoding not in UTF8
-        ]
+        ] + [f"{s.path}: {s.note}" for s in self.sources if s.note is not None]

@@ -132,7 +132,7 @@ async def migrate_groups(
     destination = Target.from_env(to_env_prefix)
     async with AsyncExitStack() as stack:
         if from_snapshot is not None:
-            source: GroupSource = SnapshotSource(open_snapshot(Path(from_snapshot)))
+            source: GroupSource = SnapshotSource(open_snapshot(from_snapshot))
         else:
             assert from_env_prefix is not None
             origin = Target.from_env(from_env_prefix)

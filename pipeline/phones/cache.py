@@ -4,7 +4,9 @@ A nightly sync reads the whole CRM export, and normalizing a million rows is mos
 unchanged run costs. What normalizing gives depends only on the source files' bytes, the options
 that read and normalize them, and the code that does it (every module of `pipeline.load` and
 `pipeline.phones`, phonenumbers' metadata, polars); so a digest of all of those (`entry_key`) names
-the result, and an entry stored under that key is the result.
+the result, and an entry stored under that key is the result. A remote file's bytes are stood for
+by its version (ETag, size, last-modified: `files_digest`), which one metadata request gives, so
+an unchanged export on S3 or a web server is not even downloaded.
 
 An entry is one Parquet file holding the valid and the rejected rows, told apart by a column, with
 their columns and row counts in the file's metadata. It is written whole or not at all
@@ -84,13 +86,26 @@ def default_directory(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(cache_home) / "sinch-groups"
 
 
-def files_digest(files: Sequence[Path]) -> str:
-    """The digest of the files themselves, names and bytes: what a sync's base records as the
-    input it was written from."""
+def files_digest(files: Sequence[Path | storage.Location]) -> str:
+    """The digest of the files themselves, names and contents: what a sync's base records as
+    the input it was written from (`source_digest`).
+
+    A local file's content is its bytes. A remote one (a `Location`, from
+    `load.source_locations`) is named by its masked URL and its content is its version from
+    one metadata request (`Location.fingerprint`: ETag, size, last-modified; for http(s) ETag,
+    Last-Modified, Content-Length), so that an unchanged remote source is recognised without
+    downloading it; a rewritten object has a new ETag, hence a new digest. A web server that
+    sends no validator is downloaded and hashed by its bytes like a local file.
+    """
     digest = hashlib.sha256()
     for path in files:
         digest.update(b"\0" + str(path).encode() + b"\0")
-        with Path(path).open("rb") as handle:
+        version = path.fingerprint() if isinstance(path, storage.Location) else None
+        if version is not None:
+            digest.update(b"version\0" + version.encode())
+            continue
+        local = path.local_copy() if isinstance(path, storage.Location) else path
+        with Path(local).open("rb") as handle:
             # SHA-256: hardware-accelerated on current CPUs, about twice blake2b's speed here,
             # and hashing the files is most of what a cache hit costs.
             digest.update(hashlib.file_digest(handle, "sha256").digest())
@@ -106,21 +121,25 @@ def key_for(files_digest: str, options: Mapping[str, object]) -> str:
     return digest.hexdigest()
 
 
-def entry_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
+def entry_key(files: Sequence[Path | storage.Location], options: Mapping[str, object]) -> str:
     """The digest of everything a normalization depends on: each file's name (rows carry it as
-    `source_file`) and bytes, `options` (every option that reads or normalizes them, as JSON),
-    and the code (`_code_digest`)."""
+    `source_file`) and bytes (a remote file's version, see `files_digest`), `options` (every
+    option that reads or normalizes them, as JSON), and the code (`_code_digest`)."""
     return key_for(files_digest(files), options)
 
 
 @cache
 def _code_digest() -> str:
-    """This package's version and loading and normalizing code, phonenumbers', polars' and
-    pycountry's versions: a change to any of them can change a result, so it changes every key."""
+    """This package's version and loading and normalizing code, phonenumbers', polars',
+    pycountry's and fastexcel's versions: a change to any of them can change a result, so it
+    changes every key."""
     digest = hashlib.blake2b(digest_size=20)
-    # pycountry's names decide which country cells are read (`pipeline.phones.countries`).
+    # pycountry's names decide which country cells are read (`pipeline.phones.countries`);
+    # fastexcel (calamine) spells a workbook's number cells as text (`pipeline.load.excel`).
     countries = importlib.metadata.version("pycountry")
+    workbooks = importlib.metadata.version("fastexcel")
     versions = [str(FORMAT), __version__, phonenumbers.__version__, pl.__version__, countries]
+    versions.append(workbooks)
     digest.update("\0".join(versions).encode())
     for path in _code_files():
         digest.update(path.read_bytes())

@@ -8,11 +8,10 @@ the run's rejects concatenate into a single file that points back at the source 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
 import polars as pl
 
-from pipeline.storage import atomic_path
+from pipeline.storage import Where, atomic_path, location
 
 __all__ = ["REJECTS_SCHEMA", "Reason", "empty_rejects", "write_rejects"]
 
@@ -55,15 +54,14 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECTS_SCHEMA)
 
 
-def write_rejects(rejects: pl.DataFrame, path: Path) -> Path:
+def write_rejects(rejects: pl.DataFrame, path: Where) -> Where:
     """Write the rejects as Parquet, or as CSV for a spreadsheet when the name ends in `.csv`.
 
     The file appears whole or not at all (`atomic_path`), so
     a crash never leaves half a rejects file that looks complete.
     """
-    path = Path(path)
     with atomic_path(path) as temp:
-        if path.suffix.lower() == ".csv":
+        if location(path).suffix.lower() == ".csv":
             # The BOM makes Excel read the file as UTF-8 instead of the locale's code page.
             _neutralize_formulas(rejects).write_csv(temp, include_bom=True)
         else:

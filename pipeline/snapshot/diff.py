@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -12,7 +11,7 @@ import polars as pl
 from pipeline.snapshot.layout import Snapshot, SnapshotError, partition_name
 from pipeline.snapshot.match import MatchOn
 from pipeline.snapshot.schemas import MemberChanges, polars_schema
-from pipeline.storage import write_parquet_atomic
+from pipeline.storage import Where, write_parquet_atomic
 
 __all__ = ["MatchOn", "SnapshotDiff", "diff_snapshots"]
 
@@ -59,7 +58,7 @@ class SnapshotDiff:
             "groups": self.listed(include_unchanged=include_unchanged).select(columns).to_dicts(),
         }
 
-    def write_changes(self, path: Path) -> Path:
+    def write_changes(self, path: Where) -> Where:
         """The member-level changes as Parquet, with both snapshots' times as metadata."""
         metadata = {
             "before": str(self.before.path),

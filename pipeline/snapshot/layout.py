@@ -16,8 +16,13 @@ parser (1.24 to 2.x) and DuckDB's (1.1 to 2.x) read as a timestamp without extra
 `:` makes the folder names invalid on Windows file systems; snapshots are written on Linux
 workers and object storage, and a Windows analyst reads them there.
 
-The groups partition is the commit marker: it is published last, so a snapshot exists once
-`DIR/groups/snapshot_at=<time>/` does. Snapshots written before this layout
+The groups file is the commit marker: it is published last, so a snapshot exists once
+`DIR/groups/snapshot_at=<time>/groups.parquet` does, and `list`, `diff` and `open` key on it alone.
+DIR may be a URL (s3, gs, az): object storage has no rename, so an export uploads both files under
+a staging prefix (`DIR/.tmp-<partition>-<random>/`, invisible to readers of `DIR/members` and
+`DIR/groups`), then copies them into place server-side, members first and the groups file (the
+marker, one object) last. What a dropped connection leaves (a staging prefix, a members partition
+without its marker) is invisible to `list`/`diff` and removed by the next export. Snapshots written before this layout
 (`DIR/snapshot_at=20261126T224557.123Z/{groups,members}.parquet`, the "legacy" layout) are still
 found, opened, compared and restored; `upgrade_snapshots` moves them into the new layout.
 """
@@ -26,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -35,7 +39,15 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import PipelineError
-from pipeline.storage import read_file_metadata
+from pipeline.storage import (
+    Location,
+    Where,
+    location,
+    native,
+    read_file_metadata,
+    read_parquet,
+    scan_parquet,
+)
 
 __all__ = [
     "GROUPS",
@@ -53,6 +65,7 @@ __all__ = [
     "partition_name",
     "publish",
     "remove_orphans",
+    "staging_name",
     "upgrade_snapshots",
 ]
 
@@ -63,8 +76,8 @@ GROUPS_FILE = f"{GROUPS}.parquet"
 MEMBERS_FILE = f"{MEMBERS}.parquet"
 STAGING_PREFIX = ".tmp-"
 ORPHAN_AGE = timedelta(minutes=10)
-"""A members partition with no groups partition older than this is a crashed export's: the next
-export removes it. Younger ones may be another export between its two renames."""
+"""A members partition with no groups file, or a staging folder, older than this is a crashed
+export's: the next export removes it. Younger ones may be another export still writing."""
 
 _TIME = "%Y-%m-%dT%H:%M:%S"
 _LEGACY_TIME = "%Y%m%dT%H%M%S"
@@ -101,34 +114,40 @@ def _parse_partition(name: str, layout: Layout) -> datetime | None:
         return None
 
 
+def staging_name(taken_at: datetime) -> str:
+    """The staging folder name's start for a snapshot (`.tmp-<partition>-`): its time tells the
+    next export whether a leftover one is old enough to be a crashed export's."""
+    return f"{STAGING_PREFIX}{partition_name(taken_at)}-"
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """A published snapshot: where its two files are and what their metadata says."""
 
-    root: Path
+    root: Path | Location
     taken_at: datetime
     layout: Layout
-    groups_path: Path
-    members_path: Path
+    groups_path: Path | Location
+    members_path: Path | Location
     target: dict[str, str]
     tool_version: str
     group_count: int
     member_count: int
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | Location:
         """The folder that names this snapshot: its members partition (legacy: its folder)."""
         return self.members_path.parent
 
     def groups(self) -> pl.DataFrame:
-        return pl.read_parquet(self.groups_path)
+        return read_parquet(self.groups_path)
 
     def members(self) -> pl.LazyFrame:
         """Lazily, so callers filter one group at a time (each group is its own row group)."""
-        return pl.scan_parquet(self.members_path, hive_partitioning=False)
+        return scan_parquet(self.members_path, hive_partitioning=False)
 
 
-def _files(root: Path, taken_at: datetime, layout: Layout) -> tuple[Path, Path]:
+def _files(root: Location, taken_at: datetime, layout: Layout) -> tuple[Location, Location]:
     """(groups file, members file) of the snapshot taken at `taken_at` under `root`."""
     if layout is Layout.LEGACY:
         milliseconds = taken_at.microsecond // 1000
@@ -138,33 +157,37 @@ def _files(root: Path, taken_at: datetime, layout: Layout) -> tuple[Path, Path]:
     return root / GROUPS / partition / GROUPS_FILE, root / MEMBERS / partition / MEMBERS_FILE
 
 
-def _found(root: Path) -> list[tuple[datetime, Layout]]:
-    """Every published snapshot under `root` as (time, layout), oldest first."""
-    found: list[tuple[datetime, Layout]] = []
+def _found(root: Location) -> list[tuple[datetime, Layout]]:
+    """Every published snapshot under `root` as (time, layout), oldest first: those whose groups
+    file (the marker) is there, found with one listing of `root/groups`."""
     groups = root / GROUPS
-    if groups.is_dir():
-        found += [
-            (taken_at, Layout.DATASET)
-            for path in groups.iterdir()
-            if (taken_at := _parse_partition(path.name, Layout.DATASET)) is not None
-            and (path / GROUPS_FILE).is_file()
-        ]
-    found += [
-        (taken_at, Layout.LEGACY)
-        for path in root.iterdir()
-        if path.is_dir() and (taken_at := _parse_partition(path.name, Layout.LEGACY)) is not None
+    found = [
+        (taken_at, Layout.DATASET)
+        for file in groups.files()
+        if file.name == GROUPS_FILE
+        and file.parent.parent == groups
+        and (taken_at := _parse_partition(file.parent.name, Layout.DATASET)) is not None
     ]
+    if root.is_local:  # object storage never held the legacy layout
+        found += [
+            (taken_at, Layout.LEGACY)
+            for path in root.path.iterdir()
+            if path.is_dir()
+            and (taken_at := _parse_partition(path.name, Layout.LEGACY)) is not None
+        ]
     return sorted(found)
 
 
-def list_snapshots(root: Path) -> list[Snapshot]:
+def list_snapshots(root: Where) -> list[Snapshot]:
     """The published snapshots in a dataset folder, oldest first (either layout)."""
+    root = location(root)
     if not root.is_dir():
-        raise SnapshotError(f"{root} is not a directory")
+        what = "is not a directory" if root.is_local else "holds no snapshot (nothing is there)"
+        raise SnapshotError(f"{root} {what}")
     return [_open(root, taken_at, layout) for taken_at, layout in _found(root)]
 
 
-def latest_snapshots(root: Path, count: int = 2) -> list[Snapshot]:
+def latest_snapshots(root: Where, count: int = 2) -> list[Snapshot]:
     """The `count` newest snapshots in a dataset folder, oldest first."""
     found = list_snapshots(root)
     if len(found) < count:
@@ -172,7 +195,7 @@ def latest_snapshots(root: Path, count: int = 2) -> list[Snapshot]:
     return found[-count:]
 
 
-def _locate(path: Path) -> tuple[Path, datetime, Layout] | None:
+def _locate(path: Location) -> tuple[Location, datetime, Layout] | None:
     """(dataset root, time, layout) of a path inside a snapshot, or None."""
     folder = path.parent if path.suffix == ".parquet" else path
     if (taken_at := _parse_partition(folder.name, Layout.DATASET)) is not None:
@@ -184,8 +207,9 @@ def _locate(path: Path) -> tuple[Path, datetime, Layout] | None:
     return None
 
 
-def open_snapshot(path: Path) -> Snapshot:
+def open_snapshot(path: Where) -> Snapshot:
     """Open a snapshot given its partition folder (groups or members) or a file in it."""
+    path = location(path)
     located = _locate(path)
     if located is None:
         raise SnapshotError(
@@ -196,7 +220,7 @@ def open_snapshot(path: Path) -> Snapshot:
     return _open(*located)
 
 
-def _open(root: Path, taken_at: datetime, layout: Layout) -> Snapshot:
+def _open(root: Location, taken_at: datetime, layout: Layout) -> Snapshot:
     groups, members = _files(root, taken_at, layout)
     if not groups.is_file():
         raise SnapshotError(f"{groups.parent} has no {GROUPS_FILE}: the snapshot was not finished")
@@ -206,11 +230,11 @@ def _open(root: Path, taken_at: datetime, layout: Layout) -> Snapshot:
     if meta.get("kind") != GROUPS:
         raise SnapshotError(f"{groups} was not written by sinch-groups export")
     return Snapshot(
-        root=root,
+        root=native(root),
         taken_at=datetime.fromisoformat(meta["snapshot_at"]),
         layout=layout,
-        groups_path=groups,
-        members_path=members,
+        groups_path=native(groups),
+        members_path=native(members),
         target=json.loads(meta["target"]),
         tool_version=meta["tool_version"],
         group_count=int(meta["group_count"]),
@@ -218,38 +242,53 @@ def _open(root: Path, taken_at: datetime, layout: Layout) -> Snapshot:
     )
 
 
-def publish(staging: Path, root: Path, taken_at: datetime) -> None:
-    """Move a snapshot staged as `staging/{groups,members}/<partition>/` into `root`: members
-    first, then groups, the commit marker (each one `rename`)."""
+def publish(staging: Location, root: Location, taken_at: datetime) -> None:
+    """Move a snapshot staged as `staging/{groups,members}/<partition>/<kind>.parquet` into
+    `root`, members first and the groups file (the commit marker) last: locally one `rename`
+    each, on object storage one server-side copy each, then the staging prefix is deleted."""
     partition = partition_name(taken_at)
     for kind in (MEMBERS, GROUPS):
-        (root / kind).mkdir(exist_ok=True)
-        os.rename(staging / kind / partition, root / kind / partition)
+        if root.is_local:
+            (root.path / kind).mkdir(exist_ok=True)
+            os.rename((staging / kind / partition).path, (root / kind / partition).path)
+        else:
+            name = f"{kind}.parquet"
+            (staging / kind / partition / name).copy_to(root / kind / partition / name)
+    if not root.is_local:
+        staging.delete_tree()
 
 
-def remove_orphans(root: Path, now: datetime) -> list[Path]:
-    """Remove what crashed exports left: members partitions whose groups partition never came,
-    older than `ORPHAN_AGE`, so that a reader of `DIR/members` no longer sees them."""
-    members = root / MEMBERS
-    if not members.is_dir():
-        return []
+def remove_orphans(root: Location, now: datetime) -> list[Location]:
+    """Remove what crashed exports left, older than `ORPHAN_AGE`: staging folders, and members
+    partitions whose groups file never came (a reader of `DIR/members` would see them)."""
     removed = []
-    for path in members.iterdir():
+    for child in root.iterdir() if root.is_dir() else ():
+        rest = child.name.removeprefix(STAGING_PREFIX)
+        taken_at = _parse_partition(rest.rpartition("-")[0], Layout.DATASET)
+        if rest != child.name and taken_at is not None and taken_at <= now - ORPHAN_AGE:
+            child.delete_tree()
+            removed.append(child)
+    members = root / MEMBERS
+    for path in members.iterdir() if members.is_dir() else ():
         taken_at = _parse_partition(path.name, Layout.DATASET)
         if taken_at is None or taken_at > now - ORPHAN_AGE:
             continue
         if not (root / GROUPS / path.name / GROUPS_FILE).is_file():
-            shutil.rmtree(path, ignore_errors=True)
+            path.delete_tree()
             removed.append(path)
     return removed
 
 
-def upgrade_snapshots(root: Path) -> list[Snapshot]:
+def upgrade_snapshots(root: Where) -> list[Snapshot]:
     """Move every legacy snapshot under `root` into the dataset layout; returns them re-opened.
 
     Each file moves with one `rename` (members, then groups), so an interrupted upgrade leaves
     every snapshot readable in one layout or the other, and running it again finishes the job.
+    Legacy snapshots were only ever written to local folders.
     """
+    root = location(root)
+    if not root.is_local:
+        raise SnapshotError(f"{root}: only local folders can hold legacy snapshots")
     upgraded = []
     for taken_at, layout in _found(root):
         if layout is not Layout.LEGACY:
@@ -258,7 +297,7 @@ def upgrade_snapshots(root: Path) -> list[Snapshot]:
             _files(root, taken_at, Layout.LEGACY),
             _files(root, taken_at, Layout.DATASET),
         )
-        moves = zip(legacy, dataset, strict=True)
+        moves = zip((f.path for f in legacy), (f.path for f in dataset), strict=True)
         for old, new in sorted(moves, key=lambda move: move[0].name != MEMBERS_FILE):
             if old.is_file():  # absent when an earlier, interrupted upgrade moved it already
                 new.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.sinch import Group
+from pipeline.storage import Location
 
 __all__ = ["GroupMembers", "SizeMismatch", "SnapshotResult"]
 
@@ -39,9 +40,10 @@ class SizeMismatch:
 class SnapshotResult:
     """What an export wrote: where, when, how much, and what did not add up."""
 
-    root: Path
-    groups_path: Path
-    members_path: Path
+    root: Path | Location
+    """A local folder as a `Path`; a URL as a `Location` (which prints masked)."""
+    groups_path: Path | Location
+    members_path: Path | Location
     taken_at: datetime
     groups: int
     members: int
@@ -51,7 +53,7 @@ class SnapshotResult:
     elapsed_s: float = 0.0
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | Location:
         """The folder that names the snapshot (its members partition), as `diff` takes it."""
         return self.members_path.parent
 

@@ -1,9 +1,11 @@
 """Live groups -> a snapshot in a dataset folder (see `layout` for where the files go).
 
-A snapshot is written into `DIR/.tmp-<random>/{members,groups}/snapshot_at=.../` and published
-with two renames, members first and groups last (the commit marker), so a crash never leaves a
-half snapshot where a reader of `DIR/members` or `DIR/groups` would find it: the staging copy sits
-in a dot-folder beside the two datasets. Folder and file names never derive from group names.
+A snapshot is written into `DIR/.tmp-<partition>-<random>/{members,groups}/snapshot_at=.../` and
+published with two renames, members first and groups last (the commit marker), so a crash never
+leaves a half snapshot where a reader of `DIR/members` or `DIR/groups` would find it: the staging
+copy sits in a dot-folder beside the two datasets. On object storage (DIR a URL) the files are
+written locally, uploaded to the same staging prefix and copied into place server-side in the
+same order (`layout.publish`). Folder and file names never derive from group names.
 
 Members stream: each group's members become one row group of `members.parquet` as they arrive
 (fetched with bounded concurrency, written in listing order). Small groups wait until
@@ -14,6 +16,7 @@ plus at most one batch (or one larger group), never the whole snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
@@ -36,16 +39,24 @@ from pipeline.snapshot.layout import (
     GROUPS_FILE,
     MEMBERS,
     MEMBERS_FILE,
-    STAGING_PREFIX,
     SnapshotError,
     partition_name,
     publish,
     remove_orphans,
+    staging_name,
 )
 from pipeline.snapshot.result import GroupMembers, SizeMismatch, SnapshotResult
 from pipeline.snapshot.schemas import GroupsSnapshot, MembersSnapshot, polars_schema
 from pipeline.snapshot.select import fetch_group, select_groups
-from pipeline.storage import COMPRESSION, file_metadata, write_parquet_atomic
+from pipeline.storage import (
+    COMPRESSION,
+    StorageError,
+    Where,
+    file_metadata,
+    location,
+    native,
+    write_parquet_atomic,
+)
 
 __all__ = [
     "ENRICH_BATCH",
@@ -147,24 +158,34 @@ class _SnapshotWriter:
     """Streams one snapshot into a hidden staging folder; `commit` publishes it (`publish`).
 
     Leaving the `with` block without `commit` (an error, a cancellation) deletes the staging
-    folder, so nothing half-written stays behind; a hard crash leaves only a `.tmp-*` folder.
+    folder, so nothing half-written stays behind; a hard crash (or a dropped connection to object
+    storage) leaves only a `.tmp-*` folder, which the next export removes (`remove_orphans`).
     """
 
-    def __init__(self, root: Path, taken_at: datetime, target: Mapping[str, str]) -> None:
-        self._root = root
+    def __init__(self, root: Where, taken_at: datetime, target: Mapping[str, str]) -> None:
+        self._root = root = location(root)
         self._taken_at = taken_at
         self._target = dict(target)
         partition = partition_name(taken_at)
-        if (root / GROUPS / partition).exists() or (root / MEMBERS / partition).exists():
-            raise SnapshotError(
-                f"a snapshot {partition} already exists in {root}; snapshots are never overwritten"
-            )
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            self._staging_root = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+            if (root / GROUPS / partition).exists() or (root / MEMBERS / partition).exists():
+                raise SnapshotError(
+                    f"a snapshot {partition} already exists in {root}; "
+                    "snapshots are never overwritten"
+                )
+            remove_orphans(root, taken_at)
+        except StorageError as exc:
+            raise SnapshotError(f"cannot write a snapshot into {exc}") from None
+        try:
+            if root.is_local:
+                root.path.mkdir(parents=True, exist_ok=True)
+            folder = root.path if root.is_local else None
+            # Locally the staging folder is inside DIR; for a URL it is a scratch folder here,
+            # uploaded to a staging prefix of the same name at commit.
+            self._staging_root = Path(tempfile.mkdtemp(prefix=staging_name(taken_at), dir=folder))
         except OSError as exc:
             raise SnapshotError(f"cannot write a snapshot into {root}: {exc.strerror}") from exc
-        remove_orphans(root, taken_at)
+        self._staging = root / self._staging_root.name
         self._groups_file = self._staging_root / GROUPS / partition / GROUPS_FILE
         self._members_file = self._staging_root / MEMBERS / partition / MEMBERS_FILE
         for file in (self._groups_file, self._members_file):
@@ -191,6 +212,9 @@ class _SnapshotWriter:
         if not self._committed:
             self._members.close()
             shutil.rmtree(self._staging_root, ignore_errors=True)
+            if not self._root.is_local:
+                with contextlib.suppress(StorageError):  # the connection may be what failed
+                    self._staging.delete_tree()
 
     def add(self, item: GroupMembers) -> None:
         """Queue one group; once `ENRICH_BATCH` numbers wait, enrich and write them (`flush`)."""
@@ -231,14 +255,20 @@ class _SnapshotWriter:
         write_parquet_atomic(groups, self._groups_file, metadata, kind=GROUPS)
         self._members.add_key_value_metadata(file_metadata(MEMBERS, metadata))
         self._members.close()
-        publish(self._staging_root, self._root, self._taken_at)
+        partition = partition_name(self._taken_at)
+        if not self._root.is_local:
+            for kind, file in ((MEMBERS, self._members_file), (GROUPS, self._groups_file)):
+                (self._staging / kind / partition / file.name).upload(file)
+        try:
+            publish(self._staging, self._root, self._taken_at)
+        except StorageError as exc:
+            raise SnapshotError(f"the snapshot could not be published: {exc}") from None
         self._committed = True
         shutil.rmtree(self._staging_root, ignore_errors=True)
-        partition = partition_name(self._taken_at)
         return SnapshotResult(
-            root=self._root,
-            groups_path=self._root / GROUPS / partition / GROUPS_FILE,
-            members_path=self._root / MEMBERS / partition / MEMBERS_FILE,
+            root=native(self._root),
+            groups_path=native(self._root / GROUPS / partition / GROUPS_FILE),
+            members_path=native(self._root / MEMBERS / partition / MEMBERS_FILE),
             taken_at=self._taken_at,
             groups=len(self._group_rows),
             members=self._member_count,
@@ -270,7 +300,7 @@ async def _fetch_in_order(
 
 
 async def write_snapshot(
-    root: Path,
+    root: Where,
     groups: Sequence[Group],
     fetch: FetchGroup,
     *,
@@ -312,7 +342,7 @@ async def write_snapshot(
 
 async def export_snapshot(
     client: GroupsClient,
-    root: Path,
+    root: Where,
     *,
     target: Mapping[str, str],
     group_ids: Sequence[str] = (),

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
+from typing import Protocol
 
 import polars as pl
 
@@ -22,10 +23,13 @@ from pipeline.sync.plan import GroupPlan, difference, differences, member_of
 __all__ = [
     "ApiReject",
     "ApplyResult",
+    "BatchJournal",
     "VerifyResult",
     "apply_plan",
     "batches",
     "create_missing_groups",
+    "left_alone",
+    "nothing_to_send",
     "split_api_rejects",
     "verify_group",
 ]
@@ -104,20 +108,36 @@ def _digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
+class BatchJournal(Protocol):
+    """Notes a group's batches as they go (`pipeline.sync.memory.Journal`): the next run must
+    tell our own writes from changes made on Sinch's side, even after a kill mid-apply."""
+
+    def sending(self, add: Sequence[str], remove: Sequence[str]) -> None: ...
+
+    def sent(self, add: Sequence[str], remove: Sequence[str]) -> None: ...
+
+
 class _Applier:
     """Sends one group's batches, isolating refused numbers by splitting."""
 
     def __init__(
-        self, client: GroupsClient, result: ApplyResult, progress: Progress | None
+        self,
+        client: GroupsClient,
+        result: ApplyResult,
+        progress: Progress | None,
+        journal: BatchJournal | None,
     ) -> None:
         self.client = client
         self.result = result
         self.progress = progress
+        self.journal = journal
 
     async def send(self, batch: _Batch) -> None:
         if batch.size == 0:
             return
         self.result.requests += 1
+        if self.journal is not None:  # written in the event loop: batches never interleave
+            self.journal.sending(batch.add, batch.remove)
         try:
             await self.client.update_group(
                 self.result.group_id, add=batch.add or None, remove=batch.remove or None
@@ -125,6 +145,8 @@ class _Applier:
         except InvalidNumberError as exc:
             await self._isolate(batch, exc)
             return
+        if self.journal is not None:
+            self.journal.sent(batch.add, batch.remove)
         self.result.added += len(batch.add)
         self.result.removed += len(batch.remove)
         if self.progress:
@@ -172,16 +194,18 @@ async def apply_plan(
     *,
     chunk_size: int = MAX_MEMBERS_PER_REQUEST,
     progress: Progress | None = None,
+    journal: BatchJournal | None = None,
 ) -> ApplyResult:
     """Send a plan's batches concurrently (the client bounds how many are in flight).
 
     Retries of transient failures happen inside the client; the updates are set operations, so a
-    retried batch, or a re-run of the whole plan, cannot apply anything twice.
+    retried batch, or a re-run of the whole plan, cannot apply anything twice. `journal` hears
+    of each batch before it is sent and once Sinch answered it.
     """
     if plan.group_id is None:
         raise ValueError(f"group {plan.key!r} has no id yet: call create_missing_groups first")
     result = ApplyResult(key=plan.key, group_id=plan.group_id)
-    applier = _Applier(client, result, progress)
+    applier = _Applier(client, result, progress, journal)
     await asyncio.gather(*(applier.send(b) for b in batches(plan.add, plan.remove, chunk_size)))
     return result
 
@@ -248,3 +272,13 @@ def _api_reject_rows(valid: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame
         pl.lit("api_rejected").alias("reason"),
         pl.concat_str(pl.lit("Sinch refused the number: "), pl.col("detail")).alias("detail"),
     )
+
+
+async def nothing_to_send(plan: GroupPlan) -> ApplyResult:
+    return ApplyResult(key=plan.key, group_id=plan.group_id or "")
+
+
+async def left_alone(plan: GroupPlan) -> VerifyResult | None:
+    """A group the run did not write is not verified: it is reported unchanged, with the time
+    the plan read it (a read before our last write proves nothing about the end state)."""
+    return None

@@ -29,13 +29,15 @@ from pipeline.sync.apply import (
     VerifyResult,
     apply_plan,
     create_missing_groups,
+    left_alone,
+    nothing_to_send,
     split_api_rejects,
     verify_group,
 )
 from pipeline.sync.groups import ResolvedGroup, resolve_groups
 from pipeline.sync.history import History
 from pipeline.sync.lock import group_lock_keys
-from pipeline.sync.memory import Memory
+from pipeline.sync.memory import Memory, StateNotSavedError
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.outcome import group_report, record_outcome, two_way_notes
 from pipeline.sync.outputs import check_outputs, output_paths, write_or_fall_back
@@ -92,7 +94,7 @@ async def plan_for_group(
     the live group is the truth, the group's base says what changed on Sinch's side since our
     last run (`history.py`). Returns the plan, when the membership was read, and the history."""
     live = await _members(client, target) if current is None else current
-    history = await asyncio.to_thread(memory.history, target.group_id, live.members)
+    history = await asyncio.to_thread(memory.history, target.group_id, target.name, live.members)
     plan = plan_group(
         key=target.key,
         group_id=target.group_id,
@@ -203,7 +205,11 @@ async def _plan(
 
 
 async def _apply_all(
-    options: SyncOptions, client: GroupsClient, steps: LocalSteps, plans: list[GroupPlan]
+    options: SyncOptions,
+    client: GroupsClient,
+    steps: LocalSteps,
+    plans: list[GroupPlan],
+    memory: Memory,
 ) -> tuple[list[GroupPlan], list[ApplyResult], list[VerifyResult | None]]:
     with steps.step("creating missing groups"):
         if any(p.creates_group for p in plans):
@@ -222,11 +228,12 @@ async def _apply_all(
                     plan=p,
                     chunk_size=options.chunk_size,
                     progress=advance,
+                    journal=memory.journal(p.group_id or ""),
                 )
                 if p.changes
                 # A group already in the wanted state gets no apply stage: on a nightly re-sync
                 # that is most groups, and a task run costs more than the group costs to check.
-                else _nothing_to_send(p)
+                else nothing_to_send(p)
                 for p in plans
             )
         )
@@ -243,21 +250,11 @@ async def _apply_all(
                     expected=r.expected_members(p),
                 )
                 if p.changes
-                else _left_alone(p)
+                else left_alone(p)
                 for p, r in zip(plans, results, strict=True)
             )
         )
     return plans, list(results), list(verified)
-
-
-async def _nothing_to_send(plan: GroupPlan) -> ApplyResult:
-    return ApplyResult(key=plan.key, group_id=plan.group_id or "")
-
-
-async def _left_alone(plan: GroupPlan) -> VerifyResult | None:
-    """A group the run did not write is not verified: it is reported unchanged, with the time
-    the plan read it (a read before our last write proves nothing about the end state)."""
-    return None
 
 
 async def run_sync(
@@ -294,6 +291,7 @@ async def run_sync(
         valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
         # No valid row is nearly always a wrong column or country: change nothing, say why.
         refuse = prepared.valid.is_empty() and not options.allow_empty
+        unsaved: StateNotSavedError | None = None
         planned = (
             []
             if refuse
@@ -319,17 +317,22 @@ async def run_sync(
                     histories=histories,
                     run_id=steps.run_id,
                 )
-            plans, results, verified = await _apply_all(options, client, steps, plans)
+            plans, results, verified = await _apply_all(options, client, steps, plans, memory)
             base = memory.record(steps.run_id, prepared.digest, str(options.mode))
-            noted_after = await steps.run(
-                "publish-state",
-                None,
-                memory.after_verify,
-                plans=plans,
-                results=results,
-                checks=verified,
-                record=base,
-            )
+            try:
+                noted_after = await steps.run(
+                    "publish-state",
+                    None,
+                    memory.after_verify,
+                    plans=plans,
+                    results=results,
+                    checks=verified,
+                    histories=histories,
+                    record=base,
+                )
+            except StateNotSavedError as error:  # reported, then raised once the report is out
+                noted_after, unsaved = {}, error
+                notes.append(str(error))
             for key, count in (*noted.items(), *noted_after.items()):
                 group_reports[key].optouts_recorded += count
             valid, api_rejects = split_api_rejects(valid, results)
@@ -341,7 +344,7 @@ async def run_sync(
                 record_outcome(group_reports[plan.key], plan, result, check)
         stats = client.stats
         report = SyncReport(
-            sources=[str(path) for path in prepared.files],
+            sources=prepared.sources,
             mode=str(options.mode),
             dry_run=options.dry_run,
             target=dict(target),
@@ -371,6 +374,8 @@ async def run_sync(
             asyncio.to_thread(write_or_fall_back, report, all_rejects),
             steps.publish(report, all_rejects),
         )
+    if unsaved is not None:
+        raise unsaved
     if refuse and (why := report.nothing_valid()):
         raise NothingValidError(why)
     return report

@@ -44,12 +44,15 @@ def compare(base: Base | None, live: pl.Series, optouts: pl.Series) -> History:
     counts as having left or joined (the plan is the two-way one), but the ledger still holds.
 
     A kill between a run's writes and its new base leaves the old base and a pending note of that
-    run's adds and removes (`StateStore.record_pending`): a number we removed is not a leave, and
-    a number we added is not a join.
+    run's batches (`StateStore.record_pending`): a number we may have removed is not a leave, one
+    we may have added is not a join, and one Sinch confirmed we added that is gone now left.
     """
     if base is None:
         return History(None, EMPTY, EMPTY, 0, optouts)
-    left = difference(difference(base.members, live), base.pending.remove)
+    ours = pl.concat([base.members, base.pending.added]).unique()
+    left = difference(difference(ours, live), base.pending.remove)
+    if base.record is None:  # only a killed first run's note: who else is live is unknown
+        return History(None, left, EMPTY, 0, optouts)
     new = difference(difference(live, base.members), base.pending.add)
     kept_before = base.joined.filter(member_of(base.joined, live))
     joined = pl.concat([new, kept_before]).unique()

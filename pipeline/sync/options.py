@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Literal
 
+from pipeline.dburi import DatabaseUri, resolve_database
 from pipeline.errors import PipelineError
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 
@@ -42,8 +43,18 @@ class SyncOptions:
     """Everything a sync run is told; the field names are the CLI flags' and the flow's
     parameters' (`--group-id` is `group_id`)."""
 
-    source: str
-    """A CSV or Parquet file, or a glob of several."""
+    source: str | None = None
+    """A CSV or Parquet file, or a glob of several; or None for a `query`."""
+    query: str | None = None
+    """A SQL query whose rows are the contacts (instead of a source file)."""
+    db: DatabaseUri | str | None = None
+    """The query's database URI, given directly (held as a `DatabaseUri`, masked in `repr`;
+    never a flow parameter)."""
+    db_env: str | None = None
+    """The environment variable holding the URI, read where the query runs (default
+    `$SINCH_GROUPS_DB_URL` when no database is named)."""
+    db_block: str | None = None
+    """A Prefect Secret block holding the URI; `flows/` reads it on the worker."""
     group: str | None = None
     """Target one group by name (created if missing)."""
     group_id: str | None = None
@@ -52,6 +63,8 @@ class SyncOptions:
     """Column naming each row's group; every distinct value is a group."""
     phone_column: str | None = None
     country_column: str | None = None
+    sheet: str | None = None
+    """The sheet of an Excel or OpenDocument workbook to read; default the first."""
     default_region: str | None = None
     mode: Mode = Mode.ADD
     dry_run: bool = False
@@ -89,6 +102,9 @@ class SyncOptions:
     """Whether the groups are applied elsewhere (a Prefect deployment per group)."""
 
     def __post_init__(self) -> None:
+        self._check_input()
+        if self.sheet is not None and self.query is not None:
+            raise SyncOptionsError("--sheet names a sheet of a workbook SOURCE, not of a --query")
         targets = (self.group, self.group_id, self.group_column)
         if sum(option is not None for option in targets) != 1:
             raise SyncOptionsError(
@@ -119,6 +135,32 @@ class SyncOptions:
         if self.only_groups is not None:
             object.__setattr__(self, "only_groups", tuple(sorted(self.only_groups)))
 
+    def _check_input(self) -> None:
+        """One input: a source file, or a query with at most one way of naming its database."""
+        if self.source is not None and self.query is not None:
+            raise SyncOptionsError("read either a SOURCE file or a --query, not both")
+        if self.source is None and self.query is None:
+            raise SyncOptionsError("nothing to read: give a SOURCE file, or --query with --db")
+        if isinstance(self.db, str):
+            object.__setattr__(self, "db", DatabaseUri(self.db))
+        named = [self.db, self.db_env, self.db_block]
+        if self.query is None and any(value is not None for value in named):
+            raise SyncOptionsError("--db, --db-env and --db-block go with --query")
+        if sum(value is not None for value in named) > 1:
+            raise SyncOptionsError("name the query's database once: --db, --db-env or --db-block")
+        if self.query is not None and not self.query.strip():
+            raise SyncOptionsError("--query is empty")
+
+    def database(self) -> DatabaseUri:
+        """The query's database URI, from `db` or the environment (`pipeline.dburi`); a Secret
+        block must have been read into `db` by the caller (`flows/`)."""
+        if self.db_block is not None:
+            raise SyncOptionsError(
+                f"the Secret block {self.db_block!r} is read by the Prefect flow; pass "
+                "its URI as `db` to run without Prefect"
+            )
+        return resolve_database(self.db, self.db_env)
+
     @property
     def named(self) -> str | None:
         """The one group of --group/--group-id, known before the file is read."""
@@ -135,8 +177,14 @@ class SyncOptions:
 
     def flow_parameters(self) -> dict[str, object]:
         """The options as the `sync-groups` flow's parameters (same names; lists for tuples)."""
+        if self.db is not None:
+            raise SyncOptionsError(
+                "a database URI is never a flow parameter (Prefect records and shows those): "
+                "name it with db_env or db_block"
+            )
         values = {item.name: getattr(self, item.name) for item in fields(self)}
         del values["fan_out"]  # the flow is told where to fan out, not whether
+        del values["db"]
         values["suppress"] = list(self.suppress)
         if self.only_groups is not None:
             values["only_groups"] = list(self.only_groups)
@@ -147,6 +195,7 @@ class SyncOptions:
         return {
             "phone_column": self.phone_column,
             "country_column": self.country_column,
+            "sheet": self.sheet,
             "group_column": self.group_column,
             "fixed_group": self.named,
             "only_groups": list(self.only_groups) if self.only_groups is not None else None,

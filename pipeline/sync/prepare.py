@@ -1,5 +1,8 @@
-"""Prepare: the contact files -> valid numbers per group and rejected rows, from the normalize
-cache when the files' bytes and the options are unchanged.
+"""Prepare: the contact files (or a query's rows) -> valid numbers per group and rejected rows,
+from the normalize cache when the files' bytes and the options are unchanged.
+
+A query is never served from the cache: whether its result changed is only known by reading it
+all, which is the work the cache saves, so a query is read and normalized on every run.
 
 The stages here are plain functions (`load`, `normalize`, `suppressions`); `prepare` orders them
 through the run's `Steps`, so that an orchestrator sees each as its own task.
@@ -8,6 +11,7 @@ through the run's `Steps`, so that an orchestrator sees each as its own task.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
@@ -15,8 +19,10 @@ from typing import Any, Self
 import polars as pl
 
 from pipeline import load, phones
+from pipeline.dburi import DatabaseUri
 from pipeline.phones.cache import Cached, NormalizeCache, files_digest, key_for
 from pipeline.phones.schemas import Rejects
+from pipeline.storage import Location, native
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.plan import named_groups, reject_rows_without_group
 from pipeline.sync.steps import LocalSteps
@@ -38,7 +44,7 @@ class Prepared:
     """Rows with a number and a group."""
     rejects: pl.DataFrame
     """Rows without a usable number, and `no_group` rows (checked against `Rejects`)."""
-    files: list[Path]
+    files: list[Path | Location]
     rows: int
     notes: list[str]
     groups: list[str]
@@ -46,7 +52,15 @@ class Prepared:
     duplicates: int
     """Rows of `valid` repeating a number of their group (`phones.count_duplicates`)."""
     digest: str = ""
-    """The files' digest (`files_digest`): a group's base records what input it was written from."""
+    """The files' digest (`files_digest`), or `query:` and the query's: a group's base records
+    what input it was written from."""
+    query: str | None = None
+    """The query the rows came from (then `files` is empty)."""
+
+    @property
+    def sources(self) -> list[str]:
+        """What the report records as the input: the files, or the query (never its URI)."""
+        return [self.query] if self.query is not None else [str(f) for f in self.files]
 
     def cache_extra(self) -> dict[str, Any]:
         """What the cache keeps beside the two frames (`from_cache` reads it back)."""
@@ -61,27 +75,38 @@ class Prepared:
     @classmethod
     def from_cache(cls, entry: Cached, digest: str) -> Self:
         extra = entry.extra
-        files = [Path(f) for f in extra["files"]]
+        files = [native(f) for f in extra["files"]]  # a URL stays one (a Path eats `//`)
         return cls(entry.valid, entry.rejects, **{**extra, "files": files, "digest": digest})
 
 
 def load_contacts(
-    source: str,
+    source: str | None,
     *,
+    query: str | None = None,
+    db: DatabaseUri | None = None,
     phone_column: str | None,
     country_column: str | None,
     group_column: str | None,
     fixed_group: str | None,
     only_groups: list[str] | None,
+    sheet: str | None = None,
 ) -> load.LoadResult:
-    """Read every file of the source; with --group/--group-id every row names that one group.
+    """Read every file of the source (or the query's rows, from `db`); with --group/--group-id
+    every row names that one group. `sheet` is the sheet read of a workbook (default the first).
 
     `only_groups` keeps the rows of those groups and drops the rest before any work: a fanned-out
     run handles its own group's rows, and its report counts only those.
     """
-    loaded = load.load_contacts(
-        source, phone_column=phone_column, country_column=country_column, group_column=group_column
-    )
+    columns = {
+        "phone_column": phone_column,
+        "country_column": country_column,
+        "group_column": group_column,
+    }
+    if query is not None and db is not None:
+        loaded = load.load_query(query, db, **columns)
+    else:
+        assert source is not None  # SyncOptions: a source or a query
+        loaded = load.load_contacts(source, **columns, sheet=sheet)
     frame = loaded.frame
     if fixed_group is not None:
         frame = frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
@@ -134,28 +159,65 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
 
     The key is a digest of the files' bytes, the options and the normalizing code
     (`pipeline.phones.cache`), so a hit is exactly what normalizing again would give; a nightly sync of
-    an unchanged export skips straight to the diff. The file work runs in threads: the event loop
-    stays free for the membership read ahead.
+    an unchanged export skips straight to the diff. A remote file counts by its version (ETag,
+    size, last-modified), so `digest`, which the base records as `source_digest`, is for it a
+    digest of that metadata rather than of the bytes. The file work runs in threads: the event loop
+    stays free for the membership read ahead. A query skips the cache (see the module).
     """
+    if options.query is not None:
+        digest = "query:" + hashlib.sha256(options.query.encode()).hexdigest()
+        loaded = await _load(options, steps, db=options.database())
+        prepared = await _normalize(options, steps, loaded)
+        return replace(prepared, files=[], digest=digest, query=options.query)
+    assert options.source is not None  # SyncOptions: a source or a query
     cache = NormalizeCache.from_env() if options.use_cache else None
     normalize_options = options.normalize_options()
-    files = load.source_files(options.source)
+    # Named, not read: a remote file's digest is its version from one metadata request, so a
+    # hit downloads nothing (the loader fetches the files only on a miss).
+    files = await asyncio.to_thread(load.source_locations, options.source)
     digest = await asyncio.to_thread(files_digest, files)
     key = key_for(digest, normalize_options) if cache else None
     entry = await asyncio.to_thread(cache.get, key) if cache and key else None
     if entry is not None:
         return Prepared.from_cache(entry, digest)
-    loaded: load.LoadResult = await steps.run(
+    loaded = await _load(options, steps)
+    prepared = replace(await _normalize(options, steps, loaded), digest=digest)
+    # Stored only if the files read are those keyed on, unchanged while they were read.
+    if (
+        cache is not None
+        and key is not None
+        and [str(f) for f in loaded.files] == [str(f) for f in files]
+        and await asyncio.to_thread(files_digest, files) == digest
+    ):
+        await asyncio.to_thread(
+            cache.put, key, prepared.valid, prepared.rejects, extra=prepared.cache_extra()
+        )
+    return prepared
+
+
+async def _load(
+    options: SyncOptions, steps: LocalSteps, db: DatabaseUri | None = None
+) -> load.LoadResult:
+    """The `load` stage: the source's files, or the query's rows from `db`."""
+    result: load.LoadResult = await steps.run(
         "load",
         None,
         load_contacts,
         source=options.source,
+        query=options.query,
+        db=db,
         phone_column=options.phone_column,
         country_column=options.country_column,
         group_column=options.group_column,
+        sheet=options.sheet,
         fixed_group=options.named,
-        only_groups=normalize_options["only_groups"],
+        only_groups=list(options.only_groups) if options.only_groups is not None else None,
     )
+    return result
+
+
+async def _normalize(options: SyncOptions, steps: LocalSteps, loaded: load.LoadResult) -> Prepared:
+    """The `normalize` stage, one task per `partition_rows` slice, then the checks."""
     slices = list(loaded.frame.iter_slices(options.partition_rows)) or [loaded.frame]
     parts = await steps.map(
         "normalize",
@@ -171,14 +233,4 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     )
     valid = pl.concat([v for v, _ in parts], how="vertical_relaxed")
     rejects = pl.concat([r for _, r in parts], how="vertical_relaxed")
-    prepared = replace(await asyncio.to_thread(_finish, loaded, valid, rejects), digest=digest)
-    # Stored only if the files did not change while they were read.
-    if (
-        cache is not None
-        and key is not None
-        and await asyncio.to_thread(files_digest, loaded.files) == digest
-    ):
-        await asyncio.to_thread(
-            cache.put, key, prepared.valid, prepared.rejects, extra=prepared.cache_extra()
-        )
-    return prepared
+    return await asyncio.to_thread(_finish, loaded, valid, rejects)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.phones.rejects import write_rejects
-from pipeline.storage import atomic_path
+from pipeline.storage import Where, atomic_path
 
 __all__ = [
     "GroupReport",
@@ -291,7 +290,7 @@ def _markdown_cell(column: str, value: object) -> str:
     return str(value)
 
 
-def write_json_atomic(text: str, path: Path) -> Path:
+def write_json_atomic(text: str, path: Where) -> Where:
     """Write the report whole or not at all (`atomic_path`), so a reader never sees half of it."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
@@ -300,5 +299,5 @@ def write_json_atomic(text: str, path: Path) -> Path:
 
 def write_outputs(report: SyncReport, rejects: pl.DataFrame) -> None:
     """The rejects file, then the report that names it."""
-    write_rejects(rejects, Path(report.rejects_path))
-    write_json_atomic(report.to_json(), Path(report.report_path))
+    write_rejects(rejects, str(report.rejects_path))
+    write_json_atomic(report.to_json(), str(report.report_path))

@@ -8,27 +8,39 @@ Sinch's side, a live number not in the base joined there.
 
 - The base of a group is one Parquet file, `STATE/<plan>/<group id>.parquet`, published in one
   rename after the run's verify step; a run killed before that leaves the previous base.
-- Before a run writes a group it records what it is about to add and remove beside the base
+- Before each batch a run sends it notes the batch beside the base, and again once Sinch answered
   (`<group id>.pending.parquet`, kept until a base is published), so that after a kill between the
-  writes and the new base, a number our own run removed is never taken for one that left.
+  writes and the new base, a number our own run removed is never taken for one that left, and one
+  it added that leaves afterwards is.
 - The **ledger** (`OPTOUTS/<plan>/<group id>.parquet`) keeps every number seen leaving a group.
   It lives apart from the state on purpose: it outlives a lost or deleted state directory, and
   later runs never add those numbers to that group again (unless `--readd-left`).
 
 Each file is written only by the run that holds the group's write lock (`lock.py`), so a file per
-group needs no lock of its own.
+group needs no lock of its own. STATE and OPTOUTS may be URLs (`s3://bucket/state`): every read and
+write goes through `pipeline.storage`, where a published file is one PUT, as atomic as a rename.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import polars as pl
 
-from pipeline.storage import home_dir, read_file_metadata, write_parquet_atomic
+from pipeline.storage import (
+    Location,
+    Where,
+    home_dir,
+    location,
+    native,
+    read_file_metadata,
+    read_parquet,
+    write_parquet_atomic,
+)
 
 __all__ = [
     "LEDGER_SCHEMA",
@@ -51,6 +63,8 @@ LEDGER_SCHEMA = pl.Schema(
         "run_id": pl.String,
     }
 )
+PENDING_SCHEMA = pl.Schema({"phone_e164": pl.String, "action": pl.String, "sent": pl.Boolean})
+"""A pending note's rows: a number, `add` or `remove`, and whether Sinch answered the batch."""
 EMPTY = pl.Series("phone_e164", [], dtype=pl.String)
 
 
@@ -81,10 +95,13 @@ class BaseRecord:
 
 @dataclass(frozen=True)
 class Pending:
-    """What runs since the last base set out to add and remove (empty when none crashed)."""
+    """What runs since the last base were about to add and remove (empty when none crashed),
+    batch by batch, and which of those adds Sinch confirmed."""
 
     add: pl.Series
     remove: pl.Series
+    added: pl.Series = field(default_factory=lambda: EMPTY)
+    """Adds Sinch answered: members of ours, so their absence later is a leave."""
 
 
 @dataclass(frozen=True)
@@ -94,21 +111,22 @@ class Base:
     members: pl.Series
     joined: pl.Series
     """The members who joined on Sinch's side and were kept: not ours to remove in a mirror."""
-    record: BaseRecord
+    record: BaseRecord | None
+    """None when only a pending note exists: a first run on the group never finished."""
     pending: Pending
 
 
 class StateStore:
     """The bases of one service plan's groups under `root` (`default_state_dir()`)."""
 
-    def __init__(self, root: Path, plan: str) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Where, plan: str) -> None:
+        self.root = native(root)
         self.plan = plan
 
-    def base_path(self, group_id: str) -> Path:
+    def base_path(self, group_id: str) -> Path | Location:
         return self.root / _part(self.plan) / f"{_part(group_id)}.parquet"
 
-    def pending_path(self, group_id: str) -> Path:
+    def pending_path(self, group_id: str) -> Path | Location:
         return self.root / _part(self.plan) / f"{_part(group_id)}.pending.parquet"
 
     def read(self, group_id: str | None) -> Base | None:
@@ -117,8 +135,11 @@ class StateStore:
             return None
         path = self.base_path(group_id)
         if not path.exists():
-            return None
-        frame = pl.read_parquet(path)
+            pending = self.pending(group_id)
+            if pending.add.is_empty() and pending.remove.is_empty():
+                return None
+            return Base(EMPTY, EMPTY, None, pending)
+        frame = read_parquet(path)
         meta = read_file_metadata(path)
         record = BaseRecord(
             run_id=meta.get("run_id", ""),
@@ -134,30 +155,38 @@ class StateStore:
         path = self.pending_path(group_id)
         if not path.exists():
             return Pending(EMPTY, EMPTY)
-        frame = pl.read_parquet(path)
-        numbers = {
-            action: frame.filter(pl.col("action") == action).get_column("phone_e164")
-            for action in ("add", "remove")
-        }
-        return Pending(numbers["add"], numbers["remove"])
+        frame = read_parquet(path)
 
-    def record_pending(self, group_id: str, add: pl.Series, remove: pl.Series) -> None:
-        """Note what this run is about to write, beside what earlier unfinished runs noted: kept
-        until a base is published, so repeated kills never lose a removal of ours."""
-        earlier = self.pending(group_id)
-        frame = pl.concat(
-            [
-                _actions(earlier.add, "add"),
-                _actions(earlier.remove, "remove"),
-                _actions(add, "add"),
-                _actions(remove, "remove"),
-            ]
-        ).unique(maintain_order=True)
-        write_parquet_atomic(frame, self.pending_path(group_id), {}, kind="sync-pending")
+        def numbers(action: str, *, sent: bool | None = None) -> pl.Series:
+            rows = pl.col("action") == action
+            if sent is not None:
+                rows &= pl.col("sent") == sent
+            return frame.filter(rows).get_column("phone_e164").unique()
+
+        return Pending(numbers("add"), numbers("remove"), numbers("add", sent=True))
+
+    def record_pending(
+        self, group_id: str, add: Sequence[str], remove: Sequence[str], *, sent: bool
+    ) -> None:
+        """Note a batch this run is about to send (`sent=False`), or that Sinch answered
+        (`sent=True`), beside what earlier unfinished runs noted. Kept until a base is published:
+        a batch in flight at a kill stays "maybe ours", so our removals never count as leaves."""
+        earlier = self.pending_path(group_id)
+        frames = [read_parquet(earlier)] if earlier.exists() else []
+        batch = pl.DataFrame(
+            {
+                "phone_e164": [*add, *remove],
+                "action": ["add"] * len(add) + ["remove"] * len(remove),
+                "sent": sent,
+            },
+            schema=PENDING_SCHEMA,
+        )
+        frame = pl.concat([*frames, batch]).unique(maintain_order=True)
+        write_parquet_atomic(frame, earlier, {}, kind="sync-pending")
 
     def publish(
         self, group_id: str, members: pl.Series, joined: pl.Series, record: BaseRecord
-    ) -> Path:
+    ) -> Path | Location:
         """Replace the group's base in one rename, then drop the pending note it settles."""
         frame = (
             members.cast(pl.String)
@@ -176,38 +205,44 @@ class StateStore:
             "mode": record.mode,
         }
         path = write_parquet_atomic(frame, self.base_path(group_id), metadata, kind="sync-base")
-        self.pending_path(group_id).unlink(missing_ok=True)
+        location(self.pending_path(group_id)).delete()
         return path
-
-
-def _actions(numbers: pl.Series, action: str) -> pl.DataFrame:
-    return (
-        numbers.cast(pl.String)
-        .rename("phone_e164")
-        .to_frame()
-        .with_columns(pl.lit(action).alias("action"))
-    )
 
 
 class OptOutLedger:
     """Numbers seen leaving a group on Sinch's side, per (service plan, group), under `root`."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Where) -> None:
+        self.root = native(root)
 
-    def path(self, plan: str, group_id: str) -> Path:
+    def path(self, plan: str, group_id: str) -> Path | Location:
         return self.root / _part(plan) / f"{_part(group_id)}.parquet"
 
-    def _read(self, path: Path) -> pl.DataFrame:
+    def _files(self) -> list[Path | Location]:
+        """Every ledger file, `<plan>/<group>.parquet`, in one listing."""
+        root = location(self.root)
+        return [
+            native(file)
+            for file in root.files()
+            if file.suffix == ".parquet" and file.parent.parent == root
+        ]
+
+    def _read(self, path: Path | Location) -> pl.DataFrame:
         if not path.exists():
             return pl.DataFrame(schema=LEDGER_SCHEMA)
-        return pl.read_parquet(path).cast(dict(LEDGER_SCHEMA))  # type: ignore[arg-type]
+        return read_parquet(path).cast(dict(LEDGER_SCHEMA))  # type: ignore[arg-type]
 
-    def numbers(self, plan: str, group_id: str | None) -> pl.Series:
-        """The group's opted-out numbers: never added to it again."""
-        if group_id is None:
+    def numbers(self, plan: str, group_id: str | None, name: str | None = None) -> pl.Series:
+        """The group's opted-out numbers: never added to it again. Entries of any group of the
+        plan with the same name count too: a group deleted in the dashboard and created again by
+        name must not take back those who left the old one."""
+        found = [] if group_id is None else [self._read(self.path(plan, group_id))]
+        if name is not None:
+            same_name = (pl.col("service_plan") == plan) & (pl.col("group_name") == name)
+            found += [self._read(path).filter(same_name) for path in self._files()]
+        if not found:
             return EMPTY
-        return self._read(self.path(plan, group_id)).get_column("phone_e164")
+        return pl.concat(frame.get_column("phone_e164") for frame in found).unique()
 
     def record(
         self,
@@ -244,7 +279,7 @@ class OptOutLedger:
 
     def entries(self) -> pl.DataFrame:
         """Every entry of every plan and group, oldest first."""
-        files = sorted(self.root.glob("*/*.parquet"))
+        files = self._files()
         if not files:
             return pl.DataFrame(schema=LEDGER_SCHEMA)
         frames = [self._read(path) for path in files]
@@ -254,7 +289,7 @@ class OptOutLedger:
         """Remove `number` from the ledger (of one plan or group, or everywhere): it may be added
         again. Returns how many entries went."""
         removed = 0
-        for path in sorted(self.root.glob("*/*.parquet")):
+        for path in self._files():
             frame = self._read(path)
             keep = pl.col("phone_e164") != number
             if plan is not None:

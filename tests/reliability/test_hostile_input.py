@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import json
 import random
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from sinch_emulator import EmulatorServer
 from tests.live import members_by_name, seed_group
+from tests.workbooks import Formula, Sheets, write_xlsx
 
 from .helpers import TRACEBACK, assert_one_line_error, groups_raw
 
@@ -79,7 +82,7 @@ BROKEN_FILES: dict[str, tuple[Callable[[Path], str], str]] = {
     "no-phone-column": (write(b"name,email\nAl,al@example.com\n"), "--phone-column"),
     "binary-garbage": (garbage, "phone column"),
     "truncated-parquet": (truncated_parquet, "truncated"),
-    "excel-workbook": (write(b"PK\x03\x04" + b"\x00" * 100), "Save the sheet as CSV"),
+    "damaged-zip": (write(b"PK\x03\x04" + b"\x00" * 100), "it is a damaged zip archive"),
     "10MB-line": (
         write(b"phone\n" + b"7" * 10_000_000 + b"\n"),
         "the one row is not valid, so nothing was changed",
@@ -108,6 +111,47 @@ BROKEN_FILES: dict[str, tuple[Callable[[Path], str], str]] = {
 
 
 BROKEN_FILES["markup-in-header"] = (write(b"name,[/],[bold]x\nAl,1,2\n"), "'[/]', '[bold]x'")
+
+
+def truncated_gzip(path: Path) -> str:
+    whole = gzip.compress(("phone\n" + "\n".join(AUDIENCE * 100) + "\n").encode())
+    path.write_bytes(whole[: len(whole) // 2])
+    return str(path)
+
+
+def zip_of_csv(path: Path) -> str:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("contacts.csv", "phone\n" + "\n".join(AUDIENCE))
+    return str(path)
+
+
+def workbook(sheets: Sheets) -> Callable[[Path], str]:
+    return lambda path: str(write_xlsx(path, sheets))
+
+
+UNCALCULATED = [[Formula(f'="+44"&"{number[3:]}"', ""), "x"] for number in AUDIENCE[:3]]
+"""Formulas a script wrote and Excel never calculated: no cached value, so no number."""
+BROKEN_FILES |= {
+    "truncated-gzip": (truncated_gzip, "its gzip data is truncated or damaged"),
+    "excel-formula-in-the-phone-column": (
+        workbook({"Contacts": [["phone", "name"], *UNCALCULATED]}),
+        "none of the 3 rows is valid, so nothing was changed; top reasons: empty 3",
+    ),
+    "empty-sheet": (workbook({"Sheet1": [], "Sheet2": [["phone"]]}), "sheet 'Sheet1' is empty"),
+    "json-array-of-numbers": (write(b"[1, 2, 3]"), "item 1 of its array is a number"),
+    "json-object": (write(b'{\n  "a": 1,\n  "b": [2]\n}'), "it is a JSON object (keys: 'a', 'b')"),
+    "json-scalar": (write(b'"+447900000001"'), "phone column"),
+    "ndjson-broken-line": (
+        write(b'{"phone": "+447900000001"}\n{"phone": "+4479\n'),
+        "line 2 is not valid JSON",
+    ),
+    "pdf": (
+        write(b"%PDF-1.7\n" + bytes(100)),
+        "it looks like a PDF document. sinch-groups reads CSV/TSV (also .gz/.zst/.bz2/.xz), "
+        "Parquet, Excel (.xlsx/.xlsm/.xls/.ods), JSON and NDJSON",
+    ),
+    "zip-of-csv": (zip_of_csv, "it looks like a zip archive, not a workbook; unzip it first"),
+}
 CASES = list(BROKEN_FILES)
 
 

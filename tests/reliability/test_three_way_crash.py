@@ -51,30 +51,8 @@ async def test_a_run_killed_between_apply_and_base_converges_and_never_ledgers_i
         # someone really leaves (a keyword would do the same; the dashboard is an API update)
         await _remove(server, group_id, everyone[0])
 
-        # The verify read after the apply crawls; the kill lands inside it.
-        set_faults(server, latency_ms=1500)
         source = write_numbers(tmp_path / "fewer.csv", keep)
-        process = subprocess.Popen(
-            sync(source), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-
-        start = len(watch.requests)
-
-        def verifying() -> bool:
-            """The group was updated and, after that, its members are being read."""
-            sent = watch.requests[start:]
-            writes = [i for i, (m, path) in enumerate(sent) if m == "POST" and group_id in path]
-            return bool(writes) and any(
-                m == "GET" and path.endswith("/members") for m, path in sent[writes[0] + 1 :]
-            )
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None and not verifying():
-            time.sleep(0.01)
-        assert process.poll() is None, "the kill must land while the run verifies"
-        kill(process)
-        set_faults(server)
-
+        kill_while_verifying(server, watch, group_id, sync(source), env, tmp_path)
         assert (await members_by_name(server))["Promo"] == set(keep) - {everyone[0]}
         store = StateStore(state, DEFAULT_PLAN_ID)
         base = store.read(group_id)
@@ -105,6 +83,67 @@ async def test_a_run_killed_between_apply_and_base_converges_and_never_ledgers_i
         )  # fmt: skip
         assert back.returncode == 0, back.stdout + back.stderr
         assert (await members_by_name(server))["Promo"] == set(everyone[1:16])
+
+
+def kill_while_verifying(
+    server: EmulatorServer,
+    watch: Traffic,
+    group_id: str,
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path,
+) -> None:
+    """Run `command` and SIGKILL it once the group was updated and its members are being read
+    back (the verify step, made slow): after every write, before the new base."""
+    set_faults(server, latency_ms=1500)
+    start = len(watch.requests)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+    def verifying() -> bool:
+        sent = watch.requests[start:]
+        writes = [i for i, (m, path) in enumerate(sent) if m == "POST" and group_id in path]
+        return bool(writes) and any(
+            m == "GET" and path.endswith("/members") for m, path in sent[writes[0] + 1 :]
+        )
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not verifying():
+        time.sleep(0.01)
+    if process.poll() is not None:
+        output = process.stdout.read().decode() if process.stdout else ""
+        pytest.fail(f"the run ended before the kill could land while it verified:\n{output}")
+    kill(process)
+    set_faults(server)
+
+
+@pytest.mark.timeout(180)
+async def test_a_member_our_killed_first_run_added_who_then_leaves_is_kept_out(
+    tmp_path: Path, traffic: list[Traffic]
+) -> None:
+    """The first run on a group adds everyone and is killed before it writes any base; one of
+    them texts STOP. The pending note says Sinch confirmed the add: the re-run sees a leave."""
+    numbers = [uk_mobile(i) for i in range(8)]
+    source = write_numbers(tmp_path / "all.csv", numbers)
+    with EmulatorServer(EmulatorConfig()) as server:
+        group_id = await seed_group(server, "Promo", [])
+        [watch] = traffic
+        env = cli_env(server.base_url, "")
+        command = cli(
+            "sync", str(source), "--group", "Promo", "--no-progress",
+            "--state", str(tmp_path / "state"), "--optouts", str(tmp_path / "optouts"),
+        )  # fmt: skip
+        kill_while_verifying(server, watch, group_id, command, env, tmp_path)
+        assert (await members_by_name(server))["Promo"] == set(numbers)
+        assert StateStore(tmp_path / "state", DEFAULT_PLAN_ID).read(group_id) is not None
+        await _remove(server, group_id, numbers[2])
+
+        again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert (await members_by_name(server))["Promo"] == set(numbers) - {numbers[2]}
+        ledger = OptOutLedger(tmp_path / "optouts")
+        assert ledger.numbers(DEFAULT_PLAN_ID, group_id).to_list() == [numbers[2]]
 
 
 async def _remove(server: EmulatorServer, group_id: str, number: str) -> None:
