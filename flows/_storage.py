@@ -3,17 +3,25 @@ storage options (object_store keys), on the worker that runs the flow.
 
 The flow parameter names the block, never a key (Prefect records parameters); the library only
 ever sees `pipeline.storage.using_storage_options`. AWS (`AwsCredentials`, the `aws` extra:
-prefect-aws) is tested; GCP (`GcpCredentials`, prefect-gcp: a service-account file or info) and
-Azure (`AzureBlobStorageCredentials`, prefect-azure: a connection string or an account key) are
-mapped by the same fields when their collections are installed, and are not tested here.
+prefect-aws) is tested end to end against an S3 server. GCP (`GcpCredentials`, prefect-gcp: a
+service-account file or info) and Azure (`AzureBlobStorageCredentials`, prefect-azure: a
+connection string, or an account URL with the credentials left to the environment) are mapped
+field by field when their collections are installed; only that mapping is tested (neither
+collection is installed here, nor a GCS or Azure server).
+
+object_store has no connection-string option, so an Azure connection string is taken apart
+into the options it stands for (account name and key, SAS token, blob endpoint, emulator).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect.blocks.core import Block
+
+from pipeline.storage import StorageError
 
 __all__ = ["storage_options_from_block"]
 
@@ -43,22 +51,46 @@ def options_of(block: Any) -> dict[str, str]:
             "google_service_account_key": json.dumps(info) if isinstance(info, dict) else info,
         }
     elif kind == "AzureBlobStorageCredentials":
-        fields = {
-            "azure_storage_account_name": getattr(block, "account_url", None),
-            "azure_storage_connection_string": _secret(getattr(block, "connection_string", None)),
-        }
+        # `https://ACCOUNT.blob.core.windows.net`: the account; its credentials are the worker's.
+        host = urlsplit(str(getattr(block, "account_url", None) or "")).hostname or ""
+        fields = _azure_connection(_secret(getattr(block, "connection_string", None)) or "")
+        fields["azure_storage_account_name"] = (
+            fields["azure_storage_account_name"] or host.split(".")[0] or None
+        )
     else:
-        raise ValueError(
+        raise StorageError(
             f"block {kind} holds no object-storage credentials; use AwsCredentials, "
             "GcpCredentials or AzureBlobStorageCredentials"
         )
     return {key: str(value) for key, value in fields.items() if value}
 
 
+def _azure_connection(text: str) -> dict[str, str | None]:
+    """The object_store options of an Azure connection string (`AccountName=...;AccountKey=...`)."""
+    parts = dict(part.split("=", 1) for part in text.split(";") if "=" in part)
+    emulator = parts.get("UseDevelopmentStorage", "").lower() == "true"
+    return {
+        "azure_storage_account_name": parts.get("AccountName"),
+        "azure_storage_account_key": parts.get("AccountKey"),
+        "azure_storage_sas_key": parts.get("SharedAccessSignature"),
+        "azure_storage_endpoint": parts.get("BlobEndpoint"),
+        "azure_storage_use_emulator": "true" if emulator else None,
+    }
+
+
 async def storage_options_from_block(name: str | None) -> dict[str, str]:
-    """Load the block named `name` (`aws-credentials/nightly`, or just its name) on the worker."""
+    """Load the block named `name` (`aws-credentials/nightly`, or just its name) on the worker.
+
+    A missing block is a StorageError naming it, so the CLI prints one line, not a traceback.
+    """
     if not name:
         return {}
-    loaded = Block.load(name if "/" in name else f"aws-credentials/{name}")
-    block = await loaded if hasattr(loaded, "__await__") else loaded
+    slug = name if "/" in name else f"aws-credentials/{name}"
+    try:
+        block = await Block.aload(slug)
+    except ValueError:  # Prefect's "Unable to find block document named ..."
+        raise StorageError(
+            f"no Prefect block {slug!r} (--storage-block): save an AwsCredentials, "
+            "GcpCredentials or AzureBlobStorageCredentials block under that name"
+        ) from None
     return options_of(block)

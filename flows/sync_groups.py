@@ -18,8 +18,10 @@ from pydantic import Field
 from flows._credentials import DEFAULT_CREDENTIALS_BLOCK, database_from_block, resolve_target
 from flows._fanout import run_per_group
 from flows._steps import PrefectSteps
+from flows._storage import storage_options_from_block
 from pipeline.progress import stages
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient
+from pipeline.storage import using_storage_options
 from pipeline.sync.engine import run_sync
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 from pipeline.sync.options import Mode, RunnerKind, SyncOptions
@@ -69,6 +71,7 @@ async def sync_groups(
     credentials_block: str | None = DEFAULT_CREDENTIALS_BLOCK,
     target_env_prefix: str = "SINCH_",
     show_progress: bool = False,
+    storage_block: str | None = None,
 ) -> SyncReport:
     """Make the target groups match a contact file under `mode`; returns the run report.
 
@@ -124,6 +127,9 @@ async def sync_groups(
             environment when both exist.
         target_env_prefix: Prefix of the credential environment variables (SINCH_ by default).
         show_progress: Draw console progress bars (the CLI's --progress).
+        storage_block: A Prefect credentials block (`aws-credentials/NAME`, ...) for the
+            locations on object storage: source, suppress lists, rejects, report, state and
+            optouts; default: the worker's environment and files. Fan-out children get it too.
     """
     # A Secret block is read here, on the worker; the URI goes no further than the options.
     db = await database_from_block(db_block) if db_block else None
@@ -160,12 +166,13 @@ async def sync_groups(
         fan_out=fan_out_deployment is not None,
     )
     target = await resolve_target(target_env_prefix, credentials_block)
+    storage = await storage_options_from_block(storage_block)
 
     async def fan_out(plans: list[GroupPlan], reports: dict[str, GroupReport]) -> list[str]:
         assert fan_out_deployment is not None
         return await run_per_group(fan_out_deployment, [p.key for p in plans], reports)
 
-    with stages(show_progress) as ui:
+    with stages(show_progress) as ui, using_storage_options(storage):
         steps = PrefectSteps(ui, runner=task_runner, dask_address=dask_address)
         async with GroupsClient.from_target(target) as client:
             return await run_sync(

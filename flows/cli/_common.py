@@ -49,6 +49,16 @@ CredentialsBlock = Annotated[
     ),
 ]
 """The `--credentials-block` option: what deployments do by default, on request for the CLI."""
+StorageBlock = Annotated[
+    str | None,
+    typer.Option(
+        help="Read object-storage credentials for s3://, gs://, az:// paths from this Prefect "
+        "block: aws-credentials/NAME (or just NAME), gcp-credentials/NAME or "
+        "azure-blob-storage-credentials/NAME; it wins over the environment. Needs a Prefect API.",
+        show_default=False,
+    ),
+]
+"""The `--storage-block` option: a deployment's `storage_block` parameter, for the CLI."""
 
 # Everything printed is data (names, paths, messages quoting the input), never Rich markup: a
 # group named "[/]" must print as written, not crash the command.
@@ -74,6 +84,26 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+@contextmanager
+def storage_session(storage_block: str | None) -> Iterator[None]:
+    """Inside the block, object storage is reached with the named Prefect block's credentials.
+
+    The command reads the block itself (it checks the source's header and the outputs before the
+    run starts), and passes the flow only the name, which the flow reads again on its worker:
+    the keys are never a parameter, a log line or part of a report.
+    """
+    if storage_block is None:
+        yield
+        return
+    from flows._storage import storage_options_from_block
+    from flows.cli._mode import require_api
+    from pipeline.storage import using_storage_options
+
+    require_api("--storage-block")
+    with using_storage_options(asyncio.run(storage_options_from_block(storage_block))):
+        yield
 
 
 def check_credentials(*env_prefixes: str) -> None:

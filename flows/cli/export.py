@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,11 +18,13 @@ from flows.cli._common import (
     CredentialsBlock,
     EnvPrefix,
     ShowProgress,
+    StorageBlock,
     UsePrefect,
     check_credentials,
     console,
     handle_errors,
     print_table,
+    storage_session,
     target_session,
     warning_line,
 )
@@ -88,15 +89,18 @@ def export(
         ),
     ] = 4,
     credentials_block: CredentialsBlock = None,
+    storage_block: StorageBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
     prefect: UsePrefect = False,
 ) -> None:
     """Snapshot groups and their members to Parquet (groups.parquet + members.parquet)."""
-    with handle_errors():
+    with handle_errors(), storage_session(storage_block):
         if credentials_block is None:
             check_credentials(env_prefix)
-        through_prefect = use_prefect(prefect=prefect, credentials_block=credentials_block)
+        through_prefect = use_prefect(
+            prefect=prefect or storage_block is not None, credentials_block=credentials_block
+        )
         with target_session(env_prefix, credentials_block) as target:
             if through_prefect:
                 from flows.export_groups import export_groups
@@ -110,6 +114,7 @@ def export(
                         credentials_block=credentials_block,
                         target_env_prefix=env_prefix,
                         show_progress=progress,
+                        storage_block=storage_block,
                     )
                 )
             else:
@@ -250,9 +255,10 @@ def migrate(
         typer.Option(help="Read the source groups from this snapshot instead (a path or a URL)."),
     ] = None,
     mapping: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             help="Old id -> new id table, read and updated on every run; keep it to re-run. "
+            "A path or a URL (s3://, gs://, az://). "
             "Default: ./sinch-groups-migrations/<source>--to--<destination>.parquet."
         ),
     ] = None,
@@ -264,6 +270,7 @@ def migrate(
             "skipping the source group.",
         ),
     ] = False,
+    storage_block: StorageBlock = None,
     progress: ShowProgress = True,
     prefect: UsePrefect = False,
 ) -> None:
@@ -271,10 +278,12 @@ def migrate(
     from pipeline.migrate import migrate_groups as migrate_locally
     from pipeline.migrate import require_one_source
 
-    with handle_errors():
+    with handle_errors(), storage_session(storage_block):
         require_one_source(from_env, from_snapshot)
         check_credentials(to_env, *([from_env] if from_env else []))
-        through_prefect = use_prefect(prefect=prefect, credentials_block=None)
+        through_prefect = use_prefect(
+            prefect=prefect or storage_block is not None, credentials_block=None
+        )
         with target_session(to_env):
             if through_prefect:
                 from flows.migrate_groups import migrate_groups
@@ -284,9 +293,10 @@ def migrate(
                         to_env_prefix=to_env,
                         from_env_prefix=from_env,
                         from_snapshot=from_snapshot,
-                        mapping=str(mapping) if mapping else None,
+                        mapping=mapping,
                         adopt_existing=adopt_existing,
                         show_progress=progress,
+                        storage_block=storage_block,
                     )
                 )
             else:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import sys
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,6 +27,7 @@ from flows.cli._common import console, fail, handle_errors
 if TYPE_CHECKING:
     import polars as pl
 
+    from pipeline.storage import Location
     from pipeline.sync.state import OptOutLedger
 
 optouts_app = typer.Typer(
@@ -36,11 +36,13 @@ optouts_app = typer.Typer(
 )
 app.add_typer(optouts_app, name="optouts")
 
+# Strings, not `Path`s: a Path turns `s3://bucket/optouts` into `s3:/bucket/optouts`.
 LedgerDir = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--optouts",
-        help="Folder of the opt-out ledger, as given to sync (default: $SINCH_GROUPS_HOME/optouts).",
+        help="Folder of the opt-out ledger, as given to sync: a path or a URL such as "
+        "s3://bucket/optouts (default: $SINCH_GROUPS_HOME/optouts).",
         show_default=False,
     ),
 ]
@@ -67,7 +69,7 @@ NO_COUNTRY_CODE = (
 )
 
 
-def _ledger(optouts: Path | None) -> OptOutLedger:
+def _ledger(optouts: str | None) -> OptOutLedger:
     from pipeline.sync.state import OptOutLedger, default_optouts_dir
 
     return OptOutLedger(optouts if optouts is not None else default_optouts_dir())
@@ -174,10 +176,10 @@ def _table(entries: pl.DataFrame) -> Table:
 )
 def export(
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            help="The file to write: .parquet, or .csv for a spreadsheet (written whole or not "
-            "at all).",
+            help="The file to write, a path or a URL (s3://, gs://, az://): .parquet, or .csv "
+            "for a spreadsheet (written whole or not at all).",
             show_default=False,
         ),
     ],
@@ -186,20 +188,23 @@ def export(
     plan: Plan = None,
 ) -> None:
     """Write the ledger's entries (or one group's, one plan's) to a file, phone numbers as text."""
-    if out.suffix.lower() not in SUFFIXES:
-        raise fail(f"cannot write {out}: name it .parquet or .csv")
+    from pipeline.storage import location
+
+    target = location(out)
+    if target.suffix.lower() not in SUFFIXES:
+        raise fail(f"cannot write {target}: name it .parquet or .csv")
     with handle_errors():
         ledger = _ledger(optouts)
         frame = _entries(ledger, group_id, plan)
-        _write(frame, out, ledger.root)
+        _write(frame, target, ledger.root)
     console.print(
         f"wrote {_plural(frame.height, 'entry', 'entries')} of {_where(ledger, group_id, plan)} "
-        f"to {out}",
+        f"to {target}",
         soft_wrap=True,
     )
 
 
-def _write(frame: pl.DataFrame, out: Path, root: Path) -> None:
+def _write(frame: pl.DataFrame, out: Location, root: object) -> None:
     """Parquet keeps the ledger's types; a CSV is for a spreadsheet: UTF-8 with a BOM (so Excel
     does not guess the code page), ISO times, and group names that cannot run as formulas."""
     import polars as pl

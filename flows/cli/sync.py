@@ -16,6 +16,7 @@ from flows.cli._common import (
     CredentialsBlock,
     EnvPrefix,
     ShowProgress,
+    StorageBlock,
     UsePrefect,
     check_credentials,
     console,
@@ -23,6 +24,7 @@ from flows.cli._common import (
     handle_errors,
     print_table,
     stdout_for_json,
+    storage_session,
     target_session,
     warning_line,
 )
@@ -277,13 +279,14 @@ def sync(
         ),
     ] = False,
     credentials_block: CredentialsBlock = None,
+    storage_block: StorageBlock = None,
     env_prefix: EnvPrefix = "SINCH_",
     progress: ShowProgress = True,
     prefect: UsePrefect = False,
 ) -> None:
     """Sync a contact file (or a database query's rows) into Sinch groups: load, normalize,
     validate, plan, apply, verify."""
-    with handle_errors(), stdout_for_json(as_json):
+    with handle_errors(), stdout_for_json(as_json), storage_session(storage_block):
         options = SyncOptions(
             source=source,
             query=query,
@@ -329,7 +332,8 @@ def sync(
         if credentials_block is None:
             check_credentials(env_prefix)
         through_prefect = use_prefect(
-            prefect=prefect or db_block is not None, credentials_block=credentials_block
+            prefect=prefect or db_block is not None or storage_block is not None,
+            credentials_block=credentials_block,
         )
         if task_runner != "threads" and not through_prefect:
             raise fail(
@@ -347,6 +351,7 @@ def sync(
                         task_runner=task_runner,
                         dask_address=dask_address,
                         credentials_block=credentials_block,
+                        storage_block=storage_block,
                         target_env_prefix=env_prefix,
                         show_progress=progress,
                     )

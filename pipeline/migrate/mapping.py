@@ -18,7 +18,7 @@ import polars as pl
 
 from pipeline.errors import PipelineError
 from pipeline.snapshot.schemas import MappingTable, polars_schema
-from pipeline.storage import read_file_metadata, write_parquet_atomic
+from pipeline.storage import Location, read_file_metadata, read_parquet, write_parquet_atomic
 
 __all__ = [
     "MappingEntry",
@@ -68,11 +68,12 @@ def default_mapping_path(source: Mapping[str, str], destination: Mapping[str, st
 
 
 class MappingFile:
-    """The source id -> destination id table, kept on disk and rewritten after every change."""
+    """The source id -> destination id table, kept on disk or on object storage (a `Location`)
+    and rewritten whole after every change (one PUT there: never half a mapping)."""
 
     def __init__(
         self,
-        path: Path,
+        path: Path | Location,
         *,
         source: Mapping[str, str],
         destination: Mapping[str, str],
@@ -85,7 +86,7 @@ class MappingFile:
 
     @classmethod
     def open(
-        cls, path: Path, *, source: Mapping[str, str], destination: Mapping[str, str]
+        cls, path: Path | Location, *, source: Mapping[str, str], destination: Mapping[str, str]
     ) -> MappingFile:
         """Load `path` if it exists (refusing one written for other accounts), else start empty."""
         if not path.exists():
@@ -101,7 +102,7 @@ class MappingFile:
                 f"{path} maps {found[0]} -> {found[1]}, not {wanted[0]} -> {wanted[1]}; "
                 "pass --mapping with another file"
             )
-        frame = MappingTable.validate(pl.read_parquet(path))
+        frame = MappingTable.validate(read_parquet(path))
         entries = [MappingEntry(**row) for row in frame.iter_rows(named=True)]
         return cls(path, source=source, destination=destination, entries=entries)
 

@@ -19,6 +19,7 @@ from pipeline.migrate.source import GroupSource, LiveSource, SnapshotSource
 from pipeline.progress import Stages, stages
 from pipeline.sinch import GroupsClient, Target
 from pipeline.snapshot import open_snapshot
+from pipeline.storage import Location, Where, native
 
 __all__ = ["MigrateGroup", "MigrationResult", "PlanMigration", "migrate_groups", "run_migration"]
 
@@ -29,7 +30,7 @@ class MigrationResult:
 
     source: dict[str, str]
     destination: dict[str, str]
-    mapping_path: Path
+    mapping_path: Path | Location
     outcomes: list[GroupOutcome] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -80,7 +81,7 @@ async def run_migration(
     client: GroupsClient,
     destination: Mapping[str, str],
     *,
-    mapping: Path | None = None,
+    mapping: Where | None = None,
     adopt_existing: bool = False,
     ui: Stages | None = None,
     plan: PlanMigration = _plan,
@@ -95,7 +96,7 @@ async def run_migration(
     clock = time.perf_counter()
     ui = ui or Stages(None)
     check_distinct(source, destination)
-    mapping_path = mapping or default_mapping_path(source.description, destination)
+    mapping_path = native(mapping or default_mapping_path(source.description, destination))
     mapping_file = MappingFile.open(
         mapping_path, source=source.description, destination=destination
     )
@@ -120,7 +121,7 @@ async def migrate_groups(
     to_env_prefix: str = "SINCH_",
     from_env_prefix: str | None = None,
     from_snapshot: str | None = None,
-    mapping: Path | None = None,
+    mapping: Where | None = None,
     adopt_existing: bool = False,
     show_progress: bool = False,
     plan: PlanMigration = _plan,

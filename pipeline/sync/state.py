@@ -9,7 +9,7 @@ Sinch's side, a live number not in the base joined there.
 - The base of a group is one Parquet file, `STATE/<plan>/<group id>.parquet`, published in one
   rename after the run's verify step; a run killed before that leaves the previous base.
 - Before each batch a run sends it notes the batch beside the base, and again once Sinch answered
-  (`<group id>.pending.parquet`, kept until a base is published), so that after a kill between the
+  (`<group id>.pending/`, a file per batch, kept until a base is published), so that after a kill between the
   writes and the new base, a number our own run removed is never taken for one that left, and one
   it added that leaves afterwards is.
 - The **ledger** (`OPTOUTS/<plan>/<group id>.parquet`) keeps every number seen leaving a group.
@@ -23,6 +23,8 @@ write goes through `pipeline.storage`, where a published file is one PUT, as ato
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,7 +129,9 @@ class StateStore:
         return self.root / _part(self.plan) / f"{_part(group_id)}.parquet"
 
     def pending_path(self, group_id: str) -> Path | Location:
-        return self.root / _part(self.plan) / f"{_part(group_id)}.pending.parquet"
+        """A folder: one small file per batch event, so noting a batch costs the batch, not
+        everything noted before it (a million-member first sync notes 200 of them)."""
+        return self.root / _part(self.plan) / f"{_part(group_id)}.pending"
 
     def read(self, group_id: str | None) -> Base | None:
         """The group's base, or None for a group this tool has not synced (or whose state is lost)."""
@@ -152,10 +156,10 @@ class StateStore:
         return Base(members, joined, record, self.pending(group_id))
 
     def pending(self, group_id: str) -> Pending:
-        path = self.pending_path(group_id)
-        if not path.exists():
+        notes = [n for n in location(self.pending_path(group_id)).files() if n.suffix == ".parquet"]
+        if not notes:  # (a write cut short leaves only its `.tmp` file)
             return Pending(EMPTY, EMPTY)
-        frame = read_parquet(path)
+        frame = pl.concat([read_parquet(native(note)) for note in notes])
 
         def numbers(action: str, *, sent: bool | None = None) -> pl.Series:
             rows = pl.col("action") == action
@@ -171,8 +175,6 @@ class StateStore:
         """Note a batch this run is about to send (`sent=False`), or that Sinch answered
         (`sent=True`), beside what earlier unfinished runs noted. Kept until a base is published:
         a batch in flight at a kill stays "maybe ours", so our removals never count as leaves."""
-        earlier = self.pending_path(group_id)
-        frames = [read_parquet(earlier)] if earlier.exists() else []
         batch = pl.DataFrame(
             {
                 "phone_e164": [*add, *remove],
@@ -181,8 +183,8 @@ class StateStore:
             },
             schema=PENDING_SCHEMA,
         )
-        frame = pl.concat([*frames, batch]).unique(maintain_order=True)
-        write_parquet_atomic(frame, earlier, {}, kind="sync-pending")
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}-{'sent' if sent else 'sending'}.parquet"
+        write_parquet_atomic(batch, self.pending_path(group_id) / name, {}, kind="sync-pending")
 
     def publish(
         self, group_id: str, members: pl.Series, joined: pl.Series, record: BaseRecord
@@ -205,7 +207,7 @@ class StateStore:
             "mode": record.mode,
         }
         path = write_parquet_atomic(frame, self.base_path(group_id), metadata, kind="sync-base")
-        location(self.pending_path(group_id)).delete()
+        location(self.pending_path(group_id)).delete_tree()
         return path
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import inspect
 import ipaddress
 import re
@@ -29,10 +28,6 @@ import httpx
 import pytest
 import typer.main
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -54,6 +49,7 @@ from sinch_emulator import (
     serve,
 )
 from sinch_emulator import auth as emulator_auth
+from tests.certificates import self_signed_for_loopback
 
 from .helpers import REPO, FaultLog, assert_one_line_error
 
@@ -198,33 +194,7 @@ def test_every_spelling_of_a_url_either_is_refused_or_reaches_only_loopback(
 def untrusted_https(fault_log: FaultLog, tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
     """The emulator over HTTPS with a self-signed certificate for 127.0.0.1: (base URL, a
     context that trusts it, for the control request)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_file, key_file = self_signed_for_loopback(tmp_path)
     sock = socket.create_server(("127.0.0.1", 0))
     config = uvicorn.Config(
         create_app(EmulatorConfig(projects=[DEFAULT_PROJECT])),
