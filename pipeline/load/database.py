@@ -115,14 +115,24 @@ def _batches(db: DatabaseUri, query: str, batch_rows: int) -> Iterator[Iterator[
     caller iterates, becomes a masked `DatabaseError`."""
     with _failing_as(db), _connect(db) as connection:
         cursor = _cursor(db, connection, batch_rows)
-        batches = iter(pl.read_database(query, cursor, iter_batches=True, batch_size=batch_rows))
+        # PyMySQL's rows are typed from a whole batch, not its first 100 rows, so a column that
+        # is NULL in its first rows still reads (Arrow batches come typed: no cost there).
+        batches = iter(
+            pl.read_database(
+                query, cursor, iter_batches=True, batch_size=batch_rows, infer_schema_length=None
+            )
+        )
         first = next(batches, None)
         if first is None:
             # An empty result comes as no batch at all; an unbatched read still has its columns.
             first = pl.read_database(query, _cursor(db, connection, batch_rows))
             if not first.width:
                 raise DatabaseError(f"the query on {db.masked} returned no columns")
-        yield itertools.chain([first], batches)
+        try:
+            yield itertools.chain([first], batches)
+        finally:
+            if isinstance(cursor, _RowCursor):
+                cursor.abandon()
 
 
 @contextmanager
@@ -189,8 +199,11 @@ def _open(db: DatabaseUri) -> Any:
 
 def _cursor(db: DatabaseUri, connection: Any, batch_rows: int) -> Any:
     """What `read_database` runs the query on: an ADBC cursor told the batch size (ADBC's
-    `fetch_record_batch` takes none), else the connection itself."""
-    if db.backend not in ("postgresql", "sqlite"):
+    `fetch_record_batch` takes none), PyMySQL's unbuffered cursor (`_RowCursor`), else the
+    connection itself (DuckDB)."""
+    if db.backend == "mysql":
+        return _RowCursor(connection.cursor())
+    if db.backend == "duckdb":
         return connection
     cursor = connection.cursor()
     option = (
@@ -200,6 +213,38 @@ def _cursor(db: DatabaseUri, connection: Any, batch_rows: int) -> Any:
     )
     cursor.adbc_statement.set_options(**option)
     return cursor
+
+
+class _RowCursor:
+    """A DB-API cursor as `read_database` reads one (rows by `fetchmany`). PyMySQL's `execute`
+    returns the row count, which polars would take for the result set and then give up on
+    ("no support for 'pymysql' connection"); this one returns nothing, so polars reads the
+    cursor itself. It has no `cursor` attribute, so polars runs the query on it as given."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, query: str) -> None:
+        self._cursor.execute(query)
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def fetchmany(self, size: int) -> Any:
+        return self._cursor.fetchmany(size)
+
+    def fetchall(self) -> Any:
+        return self._cursor.fetchall()
+
+    def abandon(self) -> None:
+        """Leave the rows not yet read (the columns line reads only the first): the connection's
+        close then ends the query. Else PyMySQL reads every row left when the cursor is
+        collected, and fails on the closed connection ("Exception ignored ... AttributeError").
+        PyMySQL has no public call for this; its result's own flag is set."""
+        result = getattr(self._cursor, "_result", None)
+        if result is not None:
+            result.unbuffered_active = False
 
 
 def _existing_file(db: DatabaseUri) -> str:
