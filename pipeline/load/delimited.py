@@ -25,7 +25,8 @@ __all__ = ["DELIMITERS", "csv_columns", "load_csv"]
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 _HEADERLESS_COLUMN = "phone"
-_LINE = "__source_line"
+_BREAKS = "__breaks"
+_FILLED = "__filled"
 _LOOKS_LIKE_A_NUMBER = re.compile(r"^\s*\+?[\d\s().\-/]{6,}\s*$")
 _QUOTED = re.compile(r'"[^"]*"')
 _HEAD_BYTES = 1 << 16
@@ -51,10 +52,19 @@ def load_csv(path: Path, wanted: Wanted, *, name: Path) -> tuple[pl.DataFrame, S
         available = lazy.collect_schema().names()
         picked = pick_columns(name, lazy, wanted)
         header_lines = 1 + sum(name.count("\n") for name in available) if layout.has_header else 0
+        # Every column is read to number the lines and skip blank rows, but row by row on the
+        # streaming engine, which keeps only the raw columns and two small ones per row: the
+        # columns the run does not use never sit in memory whole.
+        rows = lazy.select(
+            *raw_columns(name, picked, pl.lit(0)),
+            _breaks(available).alias(_BREAKS),
+            pl.any_horizontal(pl.col(available).is_not_null()).alias(_FILLED),
+        ).collect(engine="streaming")
         frame = (
-            lazy.with_columns(_csv_lines(available, header_lines + 1).alias(_LINE))
-            .filter(pl.any_horizontal(pl.col(available).is_not_null()))
-            .select(raw_columns(name, picked, pl.col(_LINE)))
+            rows.lazy()
+            .with_columns(_csv_lines(header_lines + 1).alias("source_line"))
+            .filter(_FILLED)
+            .drop(_BREAKS, _FILLED)
             .collect()
         )
     info = SourceFile(name, "csv", picked, frame.height, layout.encoding, layout.delimiter)
@@ -108,7 +118,12 @@ def _sniff_delimiter(header: str) -> str:
     return best if unquoted.count(best) else ","
 
 
-def _csv_lines(columns: Sequence[str], first_line: int) -> pl.Expr:
+def _breaks(columns: Sequence[str]) -> pl.Expr:
+    """The line breaks inside a record's quoted fields."""
+    return pl.sum_horizontal(pl.col(columns).str.count_matches("\n", literal=True)).fill_null(0)
+
+
+def _csv_lines(first_line: int) -> pl.Expr:
     """Each record's first physical line: earlier records may hold quoted line breaks."""
-    breaks = pl.sum_horizontal(pl.col(columns).str.count_matches("\n", literal=True)).fill_null(0)
-    return first_line + pl.int_range(pl.len()) + breaks.cum_sum() - breaks
+    breaks = pl.col(_BREAKS)
+    return (first_line + pl.int_range(pl.len()) + breaks.cum_sum() - breaks).cast(pl.Int64)
