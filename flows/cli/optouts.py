@@ -25,6 +25,8 @@ from flows.cli._app import app
 from flows.cli._common import console, fail, handle_errors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import polars as pl
 
     from pipeline.storage import Location
@@ -204,7 +206,7 @@ def export(
     )
 
 
-def _write(frame: pl.DataFrame, out: Location, root: object) -> None:
+def _write(frame: pl.DataFrame, out: Location, root: Path | Location) -> None:
     """Parquet keeps the ledger's types; a CSV is for a spreadsheet: UTF-8 with a BOM (so Excel
     does not guess the code page), ISO times, and group names that cannot run as formulas."""
     import polars as pl
