@@ -55,11 +55,12 @@ test-latest: $(UV)
 	$(LATEST)/bin/sinch-groups --version
 	PREFECT_HOME=$(CURDIR)/.prefect-latest $(LATEST)/bin/python -m pytest -q
 
-## bench: every benchmark in bench/ (about 15 minutes on 2 cores; see bench/README.md)
+## bench: every benchmark in bench/ (about 25 minutes on 2 cores; see bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/normalize.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/emulator.py
 

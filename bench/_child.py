@@ -7,6 +7,7 @@ import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -22,3 +23,12 @@ def run_side(script: str, side: str, *arguments: str) -> dict[str, Any]:
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far (`ru_maxrss` is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_report(report: dict[str, Any], json_path: Path | None) -> None:
+    """Print a script's report (its `text`), and write its figures, all but the text, as JSON to
+    `json_path` when one is given (`--json`)."""
+    print(report["text"])
+    if json_path:
+        figures = {key: value for key, value in report.items() if key != "text"}
+        json_path.write_text(json.dumps(figures, indent=2, default=str))

@@ -36,8 +36,9 @@ retries the report counts.
   file holds.
 
 In both modes: the peak RSS of the sync process (`wait4`), Prefect's engine and client included
-when it runs one; and the start-up and exit alone, measured as `sinch-groups sync --help` and
-printed, with the wall ratio with and without it.
+when it runs one (target: every sync at most 512 MiB, met or not printed with the highest); and
+the start-up and exit alone, measured as `sinch-groups sync --help` and printed, with the wall
+ratio with and without it.
 
 Baseline in the same run: the script a user writes first, on the same file: phonenumbers per row,
 then the official `sinch` SDK's `groups.create` and `groups.update` with 10,000 numbers each, one
@@ -55,21 +56,19 @@ import contextlib
 import json
 import math
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import polars as pl
-import psutil
+from _child import print_report
 from _env import user_python
+from _servers import PrefectServer, RequestCounter, run_process
 from make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, change_rows, contacts_file, write
 
 from flows.cli._mode import LOCAL_NOTE
@@ -77,105 +76,11 @@ from pipeline.sinch import MAX_MEMBERS_PER_REQUEST
 from sinch_emulator import DEFAULT_PLAN_ID, DEFAULT_TOKEN, EmulatorConfig, EmulatorServer, Faults
 from sinch_emulator import server as emulator_server
 
+__all__ = ["PrefectServer", "run_process"]  # bench/cli.py's, from here
+
 GROUP = "crm-nightly"
-MEMORY_LIMIT_MIB = 1024
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
-
-
-class RequestCounter:
-    """ASGI middleware around the emulator: requests answered, by kind."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        async def counted(scope: Scope, receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                with self._lock:
-                    self.counts[_kind(scope["method"], scope["path"])] += 1
-            await app(scope, receive, send)
-
-        return counted
-
-    def take(self) -> dict[str, int]:
-        """The counts since the last call."""
-        with self._lock:
-            counts, self.counts = dict(self.counts), Counter()
-        return counts
-
-
-def _kind(method: str, path: str) -> str:
-    parts = path.rstrip("/").split("/")
-    if "groups" not in parts:
-        return f"{method} other"
-    after = parts[parts.index("groups") + 1 :]
-    if not after:
-        return {"GET": "list groups", "POST": "create"}.get(method, f"{method} groups")
-    if after[1:] == ["members"]:
-        return "list members"
-    return {"POST": "update", "PUT": "replace", "GET": "get group"}.get(method, f"{method} group")
-
-
-class PrefectServer:
-    """`prefect server start` in a temporary home, for the syncs to report to."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> PrefectServer:
-        env = {
-            **os.environ,
-            "PREFECT_HOME": str(self.home),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_UI_ENABLED": "false",
-        }
-        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/health", timeout=2).raise_for_status()
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        self.__exit__()
-        raise SystemExit("the Prefect server did not start")
-
-    def rss_mib(self) -> float:
-        assert self.process is not None
-        tree = psutil.Process(self.process.pid)
-        return sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)]) / 2**20
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_process(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit status) of one child process."""
-    started = time.perf_counter()
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, process.returncode
+MEMORY_LIMIT_MIB = 512
+"""Issue 19: the 1,000,000-row syncs peak at most this (Prefect's engine included as a flow)."""
 
 
 CLI: list[str] = [sys.executable, "-m", "flows.cli"]
@@ -196,11 +101,18 @@ def measure_startup(env: dict[str, str], log: Path, runs: int = 3) -> float:
 
 
 def sync(
-    label: str, source: Path, work: Path, env: dict[str, str], counter: RequestCounter
+    label: str,
+    source: Path,
+    work: Path,
+    env: dict[str, str],
+    counter: RequestCounter,
+    *options: str,
+    group: str = GROUP,
 ) -> dict[str, Any]:
-    """One `sinch-groups sync` process and what it did."""
+    """One `sinch-groups sync` process (with `options` added, such as `--dry-run`) and what it
+    did."""
     report_path = work / f"{label}.report.json"
-    command = [*CLI, "sync", str(source), "--group", GROUP]
+    command = [*CLI, "sync", str(source), "--group", group, *options]
     command += ["--country-column", COUNTRY_COLUMN, "--default-region", DEFAULT_REGION]
     command += ["--mode", "mirror", "--no-progress", "--report", str(report_path)]
     command += ["--rejects", str(work / f"{label}.rejects.parquet")]
@@ -284,6 +196,50 @@ def run_baseline(path: Path, base_url: str) -> dict[str, Any]:
     }
 
 
+def use_install(*, dev_venv: bool) -> None:
+    """Run the syncs in a user's install (`_env.user_python`), unless `dev_venv`."""
+    if not dev_venv:
+        CLI[:] = [str(user_python(refresh=False).parent / "sinch-groups")]
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """What the sync processes of a benchmark run against, and the environment they run in."""
+
+    env: dict[str, str]
+    counter: RequestCounter
+    base_url: str
+    prefect: PrefectServer | None
+
+
+@contextlib.contextmanager
+def emulated(work: Path, latency_ms: float, mode: str) -> Iterator[Emulated]:
+    """The emulator in this process (its requests counted), with `latency_ms` on every request,
+    and in `prefect` mode a Prefect server; the normalization cache in `work`."""
+    counter = RequestCounter()
+    create_app = emulator_server.create_app
+    emulator_server.create_app = lambda config: counter.wrap(create_app(config))  # type: ignore[assignment, return-value]
+    config = EmulatorConfig(faults=Faults(latency_ms=latency_ms))
+    server = PrefectServer(work / "prefect") if mode == "prefect" else None
+    try:
+        with EmulatorServer(config) as emulator, server or contextlib.nullcontext():
+            env = {
+                **os.environ,
+                "SINCH_BASE_URL": emulator.base_url,
+                "SINCH_SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
+                "SINCH_API_TOKEN": DEFAULT_TOKEN,
+                "SINCH_GROUPS_CACHE": str(work / "cache"),
+            }
+            if server is None:  # no API in the environment or in a profile: in-process runs
+                env = {k: v for k, v in env.items() if not k.startswith("PREFECT_")}
+                env["PREFECT_HOME"] = str(work / "prefect-home")
+            else:
+                env["PREFECT_API_URL"] = server.url
+            yield Emulated(env, counter, emulator.base_url, server)
+    finally:
+        emulator_server.create_app = create_app  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -313,32 +269,14 @@ def main() -> None:
         print(json.dumps(run_baseline(Path(args.baseline_child[0]), args.baseline_child[1])))
         return
 
-    if not args.dev_venv:
-        CLI[:] = [str(user_python(refresh=False).parent / "sinch-groups")]
+    use_install(dev_venv=args.dev_venv)
     source = contacts_file(args.rows, args.seed)
-    counter = RequestCounter()
-    # The emulator answers in this process; the counter sees every request it answers.
-    create_app = emulator_server.create_app
-    emulator_server.create_app = lambda config: counter.wrap(create_app(config))  # type: ignore[assignment, return-value]
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as temporary:
         work = Path(temporary)
         changed = work / "contacts-changed.csv"
         write(change_rows(pl.read_csv(source, infer_schema=False), args.changed), changed)
-        config = EmulatorConfig(faults=Faults(latency_ms=args.latency_ms))
-        server = PrefectServer(work / "prefect") if args.mode == "prefect" else None
-        with EmulatorServer(config) as emulator, server or contextlib.nullcontext():
-            env = {
-                **os.environ,
-                "SINCH_BASE_URL": emulator.base_url,
-                "SINCH_SERVICE_PLAN_ID": DEFAULT_PLAN_ID,
-                "SINCH_API_TOKEN": DEFAULT_TOKEN,
-                "SINCH_GROUPS_CACHE": str(work / "cache"),
-            }
-            if server is None:  # no API in the environment or in a profile: in-process runs
-                env = {k: v for k, v in env.items() if not k.startswith("PREFECT_")}
-                env["PREFECT_HOME"] = str(work / "prefect-home")
-            else:
-                env["PREFECT_API_URL"] = server.url
+        with emulated(work, args.latency_ms, args.mode) as bench:
+            env, counter = bench.env, bench.counter
             print(f"file: {source} ({args.rows:,} rows); changed copy: {args.changed:.0%} of rows")
             print(f"mode: {args.mode}; command: {' '.join(CLI)}")
             startup = measure_startup(env, work / "startup.log")
@@ -347,23 +285,20 @@ def main() -> None:
                 sync("unchanged re-sync", source, work, env, counter),
                 sync(f"re-sync, {args.changed:.0%} changed", changed, work, env, counter),
             ]
-            prefect_rss = None if server is None else server.rss_mib()
+            prefect_rss = None if bench.prefect is None else bench.prefect.rss_mib()
             baseline = None
             if not args.no_baseline:
                 counter.take()
                 command = [sys.executable, __file__, "--baseline-child", str(source)]
                 wall, peak, status = run_process(
-                    [*command, emulator.base_url], env, work / "baseline.log"
+                    [*command, bench.base_url], env, work / "baseline.log"
                 )
                 if status != 0:
                     raise SystemExit((work / "baseline.log").read_text(errors="replace")[-4000:])
                 log = (work / "baseline.log").read_text().strip().splitlines()
                 baseline = {**json.loads(log[-1]), "process_wall_s": wall, "peak_rss_mib": peak}
                 baseline["requests"] = counter.take()
-    report = _report(args.mode, runs, baseline, prefect_rss, startup)
-    print(report["text"])
-    if args.json:
-        args.json.write_text(json.dumps({k: v for k, v in report.items() if k != "text"}, indent=2))
+    print_report(_report(args.mode, runs, baseline, prefect_rss, startup), args.json)
 
 
 def _report(
@@ -391,6 +326,7 @@ def _report(
         )
     first, unchanged, _ = runs
     read_on = "flow_s" if through_prefect else "wall_s"
+    highest = max(runs, key=lambda run: run["peak_rss_mib"])
     targets = {
         "unchanged re-sync sends no update": unchanged["requests"].get("update", 0) == 0,
         f"unchanged re-sync under 1/5 of the first ({'flow run' if through_prefect else 'wall'} "
@@ -398,9 +334,10 @@ def _report(
         "writes never above minimum + retries": all(
             r["writes"] <= r["minimum_writes"] + r["retries"] for r in runs
         ),
-        f"peak RSS under {MEMORY_LIMIT_MIB} MiB": all(
-            r["peak_rss_mib"] < MEMORY_LIMIT_MIB for r in runs
-        ),
+        f"peak RSS of every sync <= {MEMORY_LIMIT_MIB} MiB (the 1,000,000-row target"
+        f"{', Prefect engine included' if through_prefect else ''}): highest "
+        f"{highest['peak_rss_mib']:,.0f} MiB ({highest['label']})": highest["peak_rss_mib"]
+        <= MEMORY_LIMIT_MIB,
     }
     summary = f"unchanged / first: {unchanged['wall_s'] / first['wall_s']:.2f} (wall)"
     if through_prefect:

@@ -10,10 +10,19 @@ normalize partitions go to the run's task runner: threads here, or an existing D
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, TypeVar
 
 import polars as pl
@@ -32,10 +41,21 @@ from pipeline.progress import Stages
 from pipeline.sync.lock import GroupLockedError
 from pipeline.sync.options import RunnerKind
 from pipeline.sync.report import SyncReport
-from pipeline.sync.steps import IO_STAGES, Advance, LocalSteps, call_stage, stage_run_name
+from pipeline.sync.steps import (
+    IO_STAGES,
+    MAX_PARALLEL,
+    Advance,
+    LocalSteps,
+    bounded_map,
+    call_stage,
+    stage_run_name,
+)
 
 T = TypeVar("T")
 DASK_ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+DASK_IN_FLIGHT = 16
+"""Partitions handed to a Dask cluster at once: enough to keep a cluster's workers busy, while
+the flow holds only those partitions of the file (and their results), never all of them."""
 
 
 LEASE_ENV = "SINCH_GROUPS_LOCK_LEASE"
@@ -134,20 +154,28 @@ class PrefectSteps(LocalSteps):
         return await staged(**arguments)
 
     async def map(
-        self, stage: str, function: Callable[..., T], calls: Sequence[Mapping[str, Any]]
-    ) -> list[T]:
+        self, stage: str, function: Callable[..., T], calls: Iterable[Mapping[str, Any]]
+    ) -> AsyncGenerator[T, None]:
+        """Each argument set a task run on the run's task runner (`normalize-0`, ...), handed to
+        it as a slot frees (`bounded_map`: the partitions are read as they are needed): at most
+        two at once on threads, `DASK_IN_FLIGHT` on a cluster."""
         runner = task_runner_for(self._runner, self._dask_address)
         staged = task(function, name=stage, cache_policy=NO_CACHE, persist_result=False)
-        with runner:
-            futures = [
-                runner.submit(
-                    staged.with_options(task_run_name=stage_run_name(stage, number)),
-                    parameters=dict(arguments),
-                )
-                for number, arguments in enumerate(calls)
-            ]
+        numbers = itertools.count()
+
+        def start(arguments: Mapping[str, Any]) -> Awaitable[T]:
+            name = stage_run_name(stage, next(numbers))
+            future = runner.submit(
+                staged.with_options(task_run_name=name), parameters=dict(arguments)
+            )
             # Waiting is blocking; off the event loop it cannot stall the flow's other coroutines.
-            return await asyncio.to_thread(lambda: [future.result() for future in futures])
+            return asyncio.to_thread(future.result)
+
+        limit = MAX_PARALLEL if self._runner == "threads" else DASK_IN_FLIGHT
+        with runner:
+            async with aclosing(bounded_map(calls, start, limit)) as results:
+                async for result in results:
+                    yield result
 
     @asynccontextmanager
     async def counter(self, description: str, total: int) -> AsyncIterator[Advance]:

@@ -24,7 +24,7 @@ from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient
 from pipeline.storage import using_storage_options
 from pipeline.sync.engine import run_sync
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
-from pipeline.sync.options import Mode, RunnerKind, SyncOptions
+from pipeline.sync.options import DEFAULT_PARTITION_ROWS, Mode, RunnerKind, SyncOptions
 from pipeline.sync.plan import GroupPlan
 from pipeline.sync.report import GroupReport, SyncReport
 
@@ -56,7 +56,7 @@ async def sync_groups(
     only_groups: list[str] | None = None,
     task_runner: RunnerKind = "threads",
     dask_address: str | None = None,
-    partition_rows: PartitionRows = 500_000,
+    partition_rows: PartitionRows = DEFAULT_PARTITION_ROWS,
     use_cache: bool = True,
     lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
     state: str | None = None,

@@ -30,7 +30,7 @@ from flows.cli._common import (
 )
 from flows.cli._mode import use_prefect
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
-from pipeline.sync.options import Mode, RunnerKind, SyncOptions
+from pipeline.sync.options import DEFAULT_PARTITION_ROWS, Mode, RunnerKind, SyncOptions
 
 if TYPE_CHECKING:
     from pipeline.sync.report import SyncReport
@@ -216,7 +216,7 @@ def sync(
     ] = None,
     partition_rows: Annotated[
         int, typer.Option(min=1_000, help="Rows per normalization task (each a partition).")
-    ] = 500_000,
+    ] = DEFAULT_PARTITION_ROWS,
     cache: Annotated[
         bool,
         typer.Option(

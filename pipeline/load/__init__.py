@@ -30,12 +30,12 @@ frame), `detect` (the phone and country columns nobody named), `result` (what a 
 from __future__ import annotations
 
 from pipeline.load.columns import PHONE_HEADERS, RAW_SCHEMA, Columns
-from pipeline.load.contacts import load_contacts, load_phone_list, source_columns
+from pipeline.load.contacts import load_contacts, load_phone_list, source_columns, stream_contacts
 from pipeline.load.database import QUERY_LABEL, load_query, query_columns
 from pipeline.load.delimited import DELIMITERS
 from pipeline.load.describe import describe_columns
 from pipeline.load.files import source_files, source_locations, source_samples
-from pipeline.load.result import LoadResult, SourceFile
+from pipeline.load.result import ContactStream, LoadResult, SourceFile
 
 __all__ = [
     "DELIMITERS",
@@ -43,6 +43,7 @@ __all__ = [
     "QUERY_LABEL",
     "RAW_SCHEMA",
     "Columns",
+    "ContactStream",
     "LoadResult",
     "SourceFile",
     "describe_columns",
@@ -54,4 +55,5 @@ __all__ = [
     "source_files",
     "source_locations",
     "source_samples",
+    "stream_contacts",
 ]

@@ -1,8 +1,10 @@
-"""What loading a source gives: the raw frame, and how each file was read, for the run report."""
+"""What loading a source gives: the raw frame (or its chunks, as they are read), and how each
+file was read, for the run report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +13,7 @@ import polars as pl
 from pipeline.load.columns import Columns, columns_line
 from pipeline.load.encoding import UTF8
 
-__all__ = ["LoadResult", "SourceFile"]
+__all__ = ["ContactStream", "LoadResult", "SourceFile"]
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,10 @@ class SourceFile:
         return self.columns.region
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    """The raw contacts of every file of a source, in file order, with how each file was read."""
+class _Sourced:
+    """What a load says of its files, from their `SourceFile`s (a whole load or a stream's)."""
 
-    frame: pl.DataFrame
-    sources: tuple[SourceFile, ...]
+    sources: Sequence[SourceFile]
 
     @property
     def files(self) -> list[Path]:
@@ -67,10 +67,6 @@ class LoadResult:
         return columns_line([source.columns for source in self.sources])
 
     @property
-    def rows(self) -> int:
-        return self.frame.height
-
-    @property
     def encodings(self) -> dict[str, str]:
         """Codec per CSV file: `utf-8`, `utf-8-sig` (with BOM), or a legacy fallback."""
         return {str(s.path): s.encoding for s in self.sources if s.encoding is not None}
@@ -84,3 +80,27 @@ class LoadResult:
             for path, encoding in self.encodings.items()
             if encoding not in UTF8
         ] + [f"{s.path}: {s.note}" for s in self.sources if s.note is not None]
+
+
+@dataclass(frozen=True)
+class LoadResult(_Sourced):
+    """The raw contacts of every file of a source, in file order, with how each file was read."""
+
+    frame: pl.DataFrame
+    sources: tuple[SourceFile, ...]
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+@dataclass
+class ContactStream(_Sourced):
+    """The raw contacts of every file of a source, in file order, a chunk at a time: a run that
+    normalizes each chunk as it comes never holds the whole file's rows (`load.stream_contacts`).
+
+    `sources` grows by a file's `SourceFile` once its last chunk has been read.
+    """
+
+    chunks: Iterator[pl.DataFrame]
+    sources: list[SourceFile] = field(default_factory=list)

@@ -38,6 +38,7 @@ __all__ = [
     "CACHE_ENV",
     "Cached",
     "NormalizeCache",
+    "Stored",
     "default_directory",
     "entry_key",
     "files_digest",
@@ -68,6 +69,25 @@ class Cached:
     valid: pl.DataFrame
     rejects: pl.DataFrame
     extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An entry as `NormalizeCache.open` finds it: its rejected rows and `extra` read, its valid
+    rows left in the file until asked for (`valid`): a million of them are read only in part,
+    or not at all, by a run that needs only their distinct numbers."""
+
+    path: Path
+    rejects: pl.DataFrame
+    extra: dict[str, Any]
+    valid_rows: int
+    valid_columns: list[str]
+
+    def valid(self, path: Path | None = None) -> pl.LazyFrame:
+        """The valid rows, from the entry (or from a copy of it at `path`, which stays readable
+        after the entry is evicted)."""
+        scan = pl.scan_parquet(path or self.path)
+        return scan.filter(pl.col(_PART) == _VALID).select(self.valid_columns)
 
 
 def default_directory(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -171,13 +191,21 @@ class NormalizeCache:
         return self.directory / f"normalized-{key}.parquet"
 
     def get(self, key: str) -> Cached | None:
-        """The entry stored under `key`; None if there is none or it is not whole (then it is
-        removed, for the result to be stored again)."""
+        """The entry stored under `key`, read whole; None if there is none or it is not whole
+        (then it is removed, for the result to be stored again)."""
+        stored = self.open(key)
+        if stored is None:
+            return None
+        return Cached(stored.valid().collect(), stored.rejects, stored.extra)
+
+    def open(self, key: str) -> Stored | None:
+        """The entry stored under `key`, its valid rows left in the file (`Stored`); None as
+        for `get`."""
         path = self.path(key)
         if not path.is_file():
             return None
         try:
-            entry = _read(path)
+            entry = _open(path)
         except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
             path.unlink(missing_ok=True)
             return None
@@ -187,31 +215,35 @@ class NormalizeCache:
     def put(
         self,
         key: str,
-        valid: pl.DataFrame,
+        valid: pl.DataFrame | pl.LazyFrame,
         rejects: pl.DataFrame,
         extra: Mapping[str, Any] | None = None,
     ) -> Path:
         """Store a result under `key`, then drop the entries beyond the newest `keep`.
 
-        `extra` (JSON) is kept with it: what else a caller would otherwise read the files for,
-        such as the row count or the group names, so that a hit needs no loading at all.
+        `valid` may be a scan of rows kept on disk: they are streamed into the entry, never held
+        whole. `extra` (JSON) is kept with it: what else a caller would otherwise read the files
+        for, such as the row count or the group names, so that a hit needs no loading at all.
         """
         path = self.path(key)
+        valid = valid.lazy()
         meta = {
-            _VALID: {"columns": valid.columns, "rows": valid.height},
+            _VALID: {
+                "columns": valid.collect_schema().names(),
+                "rows": valid.select(pl.len()).collect().item(),
+            },
             _REJECTS: {"columns": rejects.columns, "rows": rejects.height},
             "extra": dict(extra or {}),
         }
         both = pl.concat(
             [
                 valid.with_columns(pl.lit(_VALID).alias(_PART)),
-                rejects.with_columns(pl.lit(_REJECTS).alias(_PART)),
+                rejects.lazy().with_columns(pl.lit(_REJECTS).alias(_PART)),
             ],
             how="diagonal_relaxed",
-            rechunk=False,
         )
         with storage.atomic_path(path) as temporary:
-            both.write_parquet(temporary, metadata={_META: json.dumps(meta)})
+            both.sink_parquet(temporary, metadata={_META: json.dumps(meta)})
         self._evict()
         return path
 
@@ -225,14 +257,14 @@ class NormalizeCache:
             stale.unlink(missing_ok=True)
 
 
-def _read(path: Path) -> Cached:
-    """The two frames of an entry, checked against the counts written beside them."""
+def _open(path: Path) -> Stored:
+    """An entry's rejected rows and its valid rows' place, both checked against the counts
+    written beside them."""
     meta = json.loads(pl.read_parquet_metadata(path)[_META])
-    both = pl.read_parquet(path)
-    parts = {}
-    for part in (_VALID, _REJECTS):
-        frame = both.filter(pl.col(_PART) == part).select(meta[part]["columns"])
-        if frame.height != meta[part]["rows"]:
-            raise ValueError(f"{path}: {part} has {frame.height} rows, not {meta[part]['rows']}")
-        parts[part] = frame
-    return Cached(valid=parts[_VALID], rejects=parts[_REJECTS], extra=meta["extra"])
+    scan = pl.scan_parquet(path)
+    rejects = scan.filter(pl.col(_PART) == _REJECTS).select(meta[_REJECTS]["columns"]).collect()
+    valid_rows = scan.filter(pl.col(_PART) == _VALID).select(pl.len()).collect().item()
+    for part, rows in ((_VALID, valid_rows), (_REJECTS, rejects.height)):
+        if rows != meta[part]["rows"]:
+            raise ValueError(f"{path}: {part} has {rows} rows, not {meta[part]['rows']}")
+    return Stored(path, rejects, meta["extra"], valid_rows, meta[_VALID]["columns"])

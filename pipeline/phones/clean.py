@@ -67,6 +67,8 @@ _SEPARATORS = [
 hyphens and dashes, brackets, slashes and apostrophes; as single characters, for one
 `replace_many` pass, which costs half a regex character class's."""
 _DIGITS = r"^\+?\d+$"
+_PLAIN = r"^\+?[0-9]+$"
+"""A value with nothing to clean: ASCII digits, perhaps after a `+`."""
 
 # The verdicts (see `reader`) of the rules the text alone decides, in the order tried.
 RULE_EMPTY, RULE_EXTENSION, RULE_SCIENTIFIC, RULE_NOT_DIGITS, RULE_BAD_REGION = range(1, 6)
@@ -74,7 +76,49 @@ RULE_EMPTY, RULE_EXTENSION, RULE_SCIENTIFIC, RULE_NOT_DIGITS, RULE_BAD_REGION = 
 
 def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
     """Add the region, the cleaned value, the distinct-key region, and the verdict of the first
-    rule the text alone breaks (null if none does)."""
+    rule the text alone breaks (null if none does).
+
+    Nearly half the cells of an export are plain digits already (`_PLAIN`): nothing to strip and
+    no text rule they can break, so only the other rows pay for the text work (`_tidy`).
+    """
+    raw = _nfkc(frame.get_column("phone_raw"))
+    messy = raw.str.contains(_PLAIN).not_().fill_null(True).arg_true()
+    tidied = _tidy(raw.gather(messy))
+    digits = raw.scatter(messy, tidied.get_column(_TEXT))
+    text_rule = pl.repeat(None, frame.height, dtype=pl.Int32, eager=True).scatter(
+        messy, tidied.get_column(VERDICT)
+    )
+    cells = _regions(frame.get_column("region_raw"), default_region)
+    # Each row's cell, as its place among the distinct cells: one hash lookup a row.
+    cell = (
+        frame.get_column("region_raw")
+        .replace_strict(
+            cells.get_column("region_raw"), pl.int_range(cells.height, dtype=pl.UInt32, eager=True)
+        )
+        .cast(pl.UInt32)  # an empty column comes back as it went in
+    )
+    region, bad_region, exit_code = (
+        cells.get_column(name).gather(cell) for name in (REGION, _BAD_REGION, _EXIT_CODE)
+    )
+    # With a country code the region changes nothing, so leaving it out of the key merges rows.
+    national = ~pl.col(CLEAN).str.starts_with("+")
+    return (
+        frame.with_columns(region, _dial(digits, exit_code).alias(CLEAN))
+        .lazy()
+        .with_columns(
+            pl.when(national).then(pl.col(REGION)).alias(KEY_REGION),
+            pl.coalesce(
+                pl.lit(text_rule),
+                pl.when(pl.lit(bad_region) & national).then(pl.lit(RULE_BAD_REGION, pl.Int32)),
+            ).alias(VERDICT),
+        )
+        .collect()
+    )
+
+
+def _tidy(raw: pl.Series) -> pl.DataFrame:
+    """The values stripped of what carries no digits (`_TEXT`) and the verdict of the first
+    text rule they break (`VERDICT`, null if none)."""
     text = (
         pl.col(_TEXT)
         .str.strip_chars()
@@ -83,28 +127,17 @@ def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
         .str.replace(_TEL_PREFIX, "")
         .str.strip_chars()
     )
-    # With a country code the region changes nothing, so leaving it out of the key merges rows.
-    national = ~pl.col(CLEAN).str.starts_with("+")
-    cells = _regions(frame.get_column("region_raw"), default_region)
-    # Each row's cell, as its place among the distinct cells: one hash lookup a row.
-    cell = pl.col("region_raw").replace_strict(
-        cells.get_column("region_raw"), pl.int_range(cells.height, dtype=pl.UInt32, eager=True)
+    digits = (
+        pl.col(_TEXT)
+        .str.replace(_FLOAT_CAST, "$1")
+        .str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS))
     )
-    # Lazy, so that the expressions the verdict shares with the cleaning run once.
     return (
-        frame.with_columns(_nfkc(frame.get_column("phone_raw")).alias(_TEXT))
+        raw.alias(_TEXT)
+        .to_frame()
         .lazy()
-        .with_columns(
-            pl.lit(cells.get_column(name)).gather(cell).alias(name)
-            for name in (REGION, _BAD_REGION, _EXIT_CODE)
-        )
-        .with_columns(text.alias(_TEXT))
-        .with_columns(_clean(pl.col(_TEXT), pl.col(_EXIT_CODE)).alias(CLEAN))
-        .with_columns(
-            pl.when(national).then(pl.col(REGION)).alias(KEY_REGION),
-            _rule_verdict(pl.col(_TEXT), pl.col(CLEAN), bad_region=pl.col(_BAD_REGION) & national),
-        )
-        .drop(_TEXT, _BAD_REGION, _EXIT_CODE)
+        .with_columns(text)
+        .select(digits.alias(_TEXT), _rule_verdict(pl.col(_TEXT), digits))
         .collect()
     )
 
@@ -151,11 +184,12 @@ def _nfkc(values: pl.Series) -> pl.Series:
     return values.clone().scatter(folded, values.gather(folded).str.normalize("NFKC"))
 
 
-def _clean(text: pl.Expr, exit_code: pl.Expr) -> pl.Expr:
-    """Strip what carries no digits; spell the region's exit code (`00`, `011`, ...) as `+`.
+def _dial(digits: pl.Series, exit_code: pl.Series) -> pl.Series:
+    """Spell the region's exit code (`00`, `011`, ...) as `+`.
 
-    The `0` of `+44 (0)7400` stays: phonenumbers drops a trunk prefix after a country code where
-    it is one (GB, DE, FR) and keeps it where it is part of the number (Italy's `+39 06`).
+    The `0` of `+44 (0)7400` stays (`_tidy` strips only what carries no digits): phonenumbers
+    drops a trunk prefix after a country code where it is one (GB, DE, FR) and keeps it where it
+    is part of the number (Italy's `+39 06`).
 
     Where the region's exit code is a plain digit string, phonenumbers strips it from a value
     that starts with it and is not followed by a 0 (`_parse_prefix_as_idd`), and reads the rest
@@ -163,17 +197,20 @@ def _clean(text: pl.Expr, exit_code: pl.Expr) -> pl.Expr:
     `+44...` is exact, and merges the spellings before the distinct step. Exit codes that are
     patterns (Australia's `0011` among others) are left to phonenumbers. Without a region,
     `00` is taken as the exit code: the international reading is the only one there anyway.
+    Few values are dialled that way, so only those are rewritten.
     """
-    digits = text.str.replace(_FLOAT_CAST, "$1").str.replace_many(
-        _SEPARATORS, [""] * len(_SEPARATORS)
-    )
     length = exit_code.str.len_bytes()
-    dialled = digits.str.starts_with(exit_code) & digits.str.slice(length, 1).is_in(_NONZERO_DIGITS)
-    return pl.when(dialled).then("+" + digits.str.slice(length)).otherwise(digits)
+    dialled = (
+        digits.str.starts_with(exit_code) & digits.str.slice(length, 1).is_in(_NONZERO_DIGITS)
+    ).arg_true()
+    rest = digits.gather(dialled).str.slice(length.gather(dialled))
+    return digits.scatter(dialled, "+" + rest)
 
 
-def _rule_verdict(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> pl.Expr:
-    """The verdict of the first rule the text breaks (their texts are in `verdicts`), else null."""
+def _rule_verdict(text: pl.Expr, clean: pl.Expr) -> pl.Expr:
+    """The verdict of the first text rule the value breaks (their texts are in `verdicts`), else
+    null; an unknown country (`RULE_BAD_REGION`) comes after these, in `prepare`. Spelling the
+    exit code as `+` (`_dial`) changes none of them, so they are read before it."""
     return (
         pl.when(clean.is_null() | (clean == ""))
         .then(RULE_EMPTY)
@@ -183,8 +220,6 @@ def _rule_verdict(text: pl.Expr, clean: pl.Expr, *, bad_region: pl.Expr) -> pl.E
         .then(RULE_SCIENTIFIC)
         .when(~clean.str.contains(_DIGITS))
         .then(RULE_NOT_DIGITS)
-        .when(bad_region)
-        .then(RULE_BAD_REGION)
         .cast(pl.Int32)
         .alias(VERDICT)
     )

@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 
 import polars as pl
 
-__all__ = ["SETTLED", "Build", "Schema", "apply_to", "settle"]
+__all__ = ["SETTLED", "Build", "Schema", "apply_to", "distinct", "settle"]
 
 SETTLED = "__settled"
 """The column a fast build sets false on the rows that its exact build must redo (`settle`)."""
 _POSITION = "__position"
+_FIRST = "__first"
 _LAZY_FROM_ROWS = 10_000
 """Groups from this many rows up run as a lazy query (see `_build`)."""
 
@@ -153,3 +154,25 @@ def _build(
     ]
     together = pl.concat(results)
     return together.drop(_POSITION), together.get_column(_POSITION)
+
+
+def distinct(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """The row of each distinct row's first appearance, in order, and per row the position of
+    its own among them.
+
+    What is worked out per distinct row goes back to every row by that position, a gather: a
+    join back on the key columns would hash every row a second time, and costs more than a
+    million-row file with few repeats saves by reading each value once.
+    """
+    position = pl.col(_POSITION)
+    marked = (
+        frame.lazy()
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_POSITION))
+        .select(
+            (position.min().over(frame.columns) == position).alias(_FIRST),
+            position.min().over(frame.columns).alias(_POSITION),
+        )
+        .collect()
+    )
+    first = marked.get_column(_FIRST)
+    return first.arg_true(), (first.cum_sum() - 1).gather(marked.get_column(_POSITION))

@@ -16,16 +16,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.phones.clean import CLEAN, KEY_REGION, REGION, VERDICT, check_region, prepare
+from pipeline.phones.grouped_apply import distinct
 from pipeline.phones.reading import interpret
 from pipeline.phones.schemas import Contacts, validate_lazily
 from pipeline.phones.verdicts import as_rejects
 
 __all__ = ["NormalizeResult", "count_duplicates", "normalize"]
-
-# Working columns of `_distinct`.
-_POSITION = "__position"
-_FIRST = "__first"
-_SLOT = "__slot"
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,9 @@ def normalize(
     prepared = prepare(frame, check_region(default_region))
     # The rows no rule rejected are read, once per distinct key; `slot` is each such row's key.
     candidates = prepared.get_column(VERDICT).is_null().arg_true()
-    keys, slots = _distinct(prepared.select(pl.col(CLEAN, KEY_REGION).gather(candidates)))
+    pairs = prepared.select(pl.col(CLEAN, KEY_REGION).gather(candidates))
+    firsts, slots = distinct(pairs)
+    keys = pairs[firsts]
     outcomes, parsed = interpret(keys, mobile_only, vectorized=_vectorized)
     slot = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(candidates, slots)
     read = prepared.lazy().with_columns(
@@ -115,25 +113,3 @@ def count_duplicates(valid: pl.DataFrame, by: Sequence[str] = ("group", "phone_e
     holds rows that were not used.
     """
     return valid.height - valid.select(by).unique().height
-
-
-def _distinct(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """The distinct rows in order of first appearance, and per row the position of its own among
-    them.
-
-    What is worked out per distinct row goes back to every row by that position, a gather: a
-    join back on the key columns would hash every row a second time, and costs more than a
-    million-row file with few repeats saves by reading each value once.
-    """
-    position = pl.col(_POSITION)
-    by = frame.columns
-    marked = (
-        frame.lazy()
-        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_POSITION))
-        .with_columns(position.min().over(by).alias(_SLOT))
-        .with_columns((pl.col(_SLOT) == position).alias(_FIRST))
-        .collect()
-    )
-    first = marked.get_column(_FIRST)
-    slots = (first.cum_sum() - 1).gather(marked.get_column(_SLOT))
-    return marked.filter(first).select(by), slots

@@ -12,8 +12,10 @@ from functools import cache
 import polars as pl
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumberType
 
-from pipeline.phones.grouped_apply import SETTLED, apply_to, settle
+from pipeline.phones.decisive import full_match_depth, prefix_depth
+from pipeline.phones.grouped_apply import SETTLED, apply_to, distinct, settle
 from pipeline.phones.numbering import COUNTRY_CODE, NATIONAL_NUMBER, NUMBER_TYPE, POSSIBLE, REGION
+from pipeline.phones.phonenumbers_private import MAX_LENGTH_FOR_NSN
 from pipeline.phones.plans import Desc, Plan, plan_for
 
 __all__ = ["classify"]
@@ -31,6 +33,9 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
     UNKNOWN, since `is_valid_number` is `_number_type_helper(...) != UNKNOWN` in the region
     found, and `number_type` the same helper) and `possible` (a `ValidationResult`); all three
     null where undecided.
+
+    All three depend on the number's length and its first few digits only (`decisive`), so
+    each distinct (code, length, leading digits) is classified once, by its first number.
     """
     if country_codes.is_empty():
         return pl.DataFrame(schema=_CLASSIFY_OUTPUT)
@@ -40,6 +45,37 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
             national_numbers.cast(pl.String).alias(NATIONAL_NUMBER),
         ]
     )
+    number = pl.col(NATIONAL_NUMBER)
+    codes = frame.get_column(COUNTRY_CODE).unique().drop_nulls().to_list()
+    depth = pl.col(COUNTRY_CODE).replace_strict(
+        {code: _depth(code) for code in codes}, default=MAX_LENGTH_FOR_NSN, return_dtype=pl.UInt32
+    )
+    # One integer per (code, length), one per leading digits (a 1 first keeps their zeros).
+    key = frame.select(
+        (pl.col(COUNTRY_CODE) * 32 + number.str.len_bytes().cast(pl.Int32)).alias("code"),
+        ("1" + number.str.slice(0, depth)).cast(pl.Int64).alias("digits"),
+    )
+    firsts, slots = distinct(key)
+    return _classify_each(frame[firsts]).select(pl.all().gather(slots))
+
+
+@cache
+def _depth(country_code: int) -> int:
+    """The leading digits that decide every test `_classify_each` makes on the code's numbers."""
+    depths = []
+    for _, plan in _plans(country_code):
+        descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
+        depths += [full_match_depth(desc.pattern) for desc in descs if desc is not None]
+        if plan.any_specific is not None:
+            depths.append(full_match_depth(plan.any_specific))
+        if plan.leading_digits is not None:
+            depths.append(prefix_depth(plan.leading_digits))
+    known = [depth for depth in depths if depth is not None]
+    return MAX_LENGTH_FOR_NSN if len(known) < len(depths) else max(known, default=0)
+
+
+def _classify_each(frame: pl.DataFrame) -> pl.DataFrame:
+    """`classify` of each number of the frame (`COUNTRY_CODE`, `NATIONAL_NUMBER`)."""
     decided = pl.col(_DECIDED)
     # Most numbers are in their code's main region, so the other regions that share the code are
     # only tried on the numbers that are not; and a region found by its leading digits (no type

@@ -33,6 +33,7 @@ _THREADS_FROM_KEYS = 100_000
 # Working columns.
 _FOUND = "__found"
 _DECIDED = "__decided"
+_IN_REGION = "__in_region"
 _RETRY = "__retry"  # column prefix: the international reading of a value read in a region first
 
 
@@ -95,28 +96,23 @@ def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame
     again = (
         ~international & (regions.is_null() | (first.get_column(_DECIDED) & ~first[_FOUND]))
     ).arg_true()
+    outputs = ["phone_e164", VERDICT, _DECIDED]
+    if again.is_empty():
+        return first.select(outputs)
     second = _read_vectorized(
         "+" + values.gather(again).str.replace("^00", ""),
         pl.repeat(None, again.len(), dtype=pl.String, eager=True),
         mobile_only,
     )
-    retried = [
-        pl.repeat(None, keys.height, dtype=column.dtype, eager=True)
-        .scatter(again, column)
-        .alias(_RETRY + column.name)
-        for column in second.get_columns()
-    ]
-    found, retry_found = pl.col(_FOUND), pl.col(_RETRY + _FOUND)
-    in_region = pl.col(KEY_REGION).is_not_null()
-    plus = pl.col(CLEAN).str.starts_with("+")
+    # Every other key keeps its first reading: a `+` value has no other, and a national one
+    # that found a number, or could not be decided, needs none.
+    in_region = pl.col(_IN_REGION)
 
     def chosen(column: str, no_region: object) -> pl.Expr:
-        """The first reading that finds a number, else the national reading's failure, else
-        (no region to read a national number in) `no_region`."""
+        """The international reading if it finds a number, else the national reading's
+        failure, else (no region to read a national number in) `no_region`."""
         return (
-            pl.when(plus | (in_region & found))
-            .then(pl.col(column))
-            .when(retry_found)
+            pl.when(_RETRY + _FOUND)
             .then(pl.col(_RETRY + column))
             .when(in_region)
             .then(pl.col(column))
@@ -124,17 +120,25 @@ def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame
             .alias(column)
         )
 
-    decided = (
-        pl.when(plus)
-        .then(pl.col(_DECIDED))
-        .when(in_region)
-        .then(pl.col(_DECIDED) & (found | pl.col(_RETRY + _DECIDED)))
-        .otherwise(pl.col(_RETRY + _DECIDED))
+    redone = (
+        pl.concat(
+            [
+                first[again].select(outputs[:2]),
+                second.select(pl.all().name.prefix(_RETRY)),
+                regions.gather(again).is_not_null().alias(_IN_REGION).to_frame(),
+            ],
+            how="horizontal",
+        )
+        .lazy()
+        .select(
+            chosen("phone_e164", None),
+            chosen(VERDICT, reader.NO_REGION),
+            pl.col(_RETRY + _DECIDED).alias(_DECIDED),
+        )
+        .collect()
     )
-    return pl.concat([keys, first, pl.DataFrame(retried)], how="horizontal").select(
-        chosen("phone_e164", None),
-        chosen(VERDICT, reader.NO_REGION),
-        decided.fill_null(False).alias(_DECIDED),
+    return pl.DataFrame(
+        [first.get_column(name).scatter(again, redone.get_column(name)) for name in outputs]
     )
 
 
@@ -151,18 +155,24 @@ def _read_vectorized(values: pl.Series, regions: pl.Series, mobile_only: bool) -
     valid = kind != PhoneNumberType.UNKNOWN
     refused = valid & ~kind.is_in(list(reader.MOBILE_TYPES)) if mobile_only else pl.lit(False)
     accepted = valid & ~refused
-    return pl.concat([parsed, kinds], how="horizontal").select(
-        pl.when(accepted)
-        .then(pl.format("+{}{}", code, numbering.NATIONAL_NUMBER))
-        .alias("phone_e164"),
-        pl.when(error.is_not_null())
-        .then(reader.PARSE_FAILED + error)
-        .when(refused)
-        .then(reader.not_mobile(code, kind))
-        .when(~valid)
-        .then(reader.invalid(code, pl.col(numbering.POSSIBLE).cast(pl.Int32)))
-        .cast(pl.Int32)
-        .alias(VERDICT),
-        (accepted | refused).fill_null(False).alias(_FOUND),
-        (error.is_not_null() | kind.is_not_null()).alias(_DECIDED),
+    # Lazy, so that the tests the columns share run once.
+    return (
+        pl.concat([parsed, kinds], how="horizontal")
+        .lazy()
+        .select(
+            pl.when(accepted)
+            .then(pl.format("+{}{}", code, numbering.NATIONAL_NUMBER))
+            .alias("phone_e164"),
+            pl.when(error.is_not_null())
+            .then(reader.PARSE_FAILED + error)
+            .when(refused)
+            .then(reader.not_mobile(code, kind))
+            .when(~valid)
+            .then(reader.invalid(code, pl.col(numbering.POSSIBLE).cast(pl.Int32)))
+            .cast(pl.Int32)
+            .alias(VERDICT),
+            (accepted | refused).fill_null(False).alias(_FOUND),
+            (error.is_not_null() | kind.is_not_null()).alias(_DECIDED),
+        )
+        .collect()
     )

@@ -48,4 +48,6 @@ def member_series(response: httpx.Response) -> pl.Series:
     members = wrapped.get_column("m")[0]
     if members.null_count():
         raise UnexpectedResponseError("the members array holds null", response=response)
-    return ("+" + members.str.strip_prefix("+")).rename("phone_e164")
+    if b"+" in body or b"\\" in body:  # a value may start with `+` (or an escaped one)
+        members = members.str.strip_prefix("+")
+    return ("+" + members).rename("phone_e164")

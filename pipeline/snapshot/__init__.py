@@ -1,6 +1,6 @@
-"""Snapshots: live groups -> a Parquet dataset (`write`); find and open them (`layout`); compare
-two (`diff`). `schemas` holds the pandera models of every file written here. Names are imported
-from their module on first use (`pipeline._lazy`)."""
+"""Snapshots: live groups -> a Parquet dataset (`write`, with `members` making the member rows);
+find and open them (`layout`); compare two (`diff`). `schemas` holds the pandera models of every
+file written here. Names are imported from their module on first use (`pipeline._lazy`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         partition_name,
         upgrade_snapshots,
     )
+    from pipeline.snapshot.members import members_frame
     from pipeline.snapshot.result import GroupMembers, SizeMismatch, SnapshotResult
     from pipeline.snapshot.select import fetch_group, oldest_first, select_groups
     from pipeline.snapshot.write import (
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         FetchGroup,
         ProgressCallback,
         export_snapshot,
-        members_frames,
         write_snapshot,
     )
 
@@ -59,7 +59,7 @@ _EXPORTS = {
     "fetch_group": "pipeline.snapshot.select",
     "latest_snapshots": _LAYOUT,
     "list_snapshots": _LAYOUT,
-    "members_frames": _WRITE,
+    "members_frame": "pipeline.snapshot.members",
     "oldest_first": "pipeline.snapshot.select",
     "open_snapshot": _LAYOUT,
     "partition_name": _LAYOUT,
@@ -88,7 +88,7 @@ __all__ = [
     "fetch_group",
     "latest_snapshots",
     "list_snapshots",
-    "members_frames",
+    "members_frame",
     "oldest_first",
     "open_snapshot",
     "partition_name",

@@ -8,9 +8,10 @@ written locally, uploaded to the same staging prefix and copied into place serve
 same order (`layout.publish`). Folder and file names never derive from group names.
 
 Members stream: each group's members become one row group of `members.parquet` as they arrive
-(fetched with bounded concurrency, written in listing order). Small groups wait until
-`ENRICH_BATCH` numbers are queued and are enriched together, so memory holds the groups in flight
-plus at most one batch (or one larger group), never the whole snapshot.
+(fetched with bounded concurrency, written in listing order). Groups are enriched and written in
+batches (`members`), in threads of their own while the next groups are fetched: a batch is what
+arrived while the one before was prepared, at most `ENRICH_BATCH` numbers (or one larger group).
+So memory holds the groups in flight plus at most three batches, never the whole snapshot.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -29,9 +31,9 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.phones import describe_numbers
 from pipeline.progress import Stages
 from pipeline.sinch import Group, GroupsClient, NotFoundError
 from pipeline.snapshot.layout import (
@@ -45,8 +47,9 @@ from pipeline.snapshot.layout import (
     remove_orphans,
     staging_name,
 )
+from pipeline.snapshot.members import MEMBERS_SCHEMA, members_frame, validate_members
 from pipeline.snapshot.result import GroupMembers, SizeMismatch, SnapshotResult
-from pipeline.snapshot.schemas import GroupsSnapshot, MembersSnapshot, polars_schema
+from pipeline.snapshot.schemas import GroupsSnapshot, polars_schema
 from pipeline.snapshot.select import fetch_group, select_groups
 from pipeline.storage import (
     COMPRESSION,
@@ -65,13 +68,12 @@ __all__ = [
     "ProgressCallback",
     "SelectGroups",
     "export_snapshot",
-    "members_frames",
     "write_snapshot",
 ]
 
 ENRICH_BATCH = 250_000
-"""Numbers that wait to be enriched together: the bound on members held beyond the groups in
-flight (a larger group is enriched alone)."""
+"""The most numbers that wait for the batch before them to be prepared: the bound on members held
+beyond the groups in flight and the two batches being written (a larger group is a batch alone)."""
 
 METADATA_KEYS = (
     "kind",  # groups, members, member_changes (diff --out) or migration_mapping
@@ -85,8 +87,10 @@ METADATA_KEYS = (
 """Key-value metadata of every snapshot file, each stored as `sinch_groups.<key>`."""
 
 GROUPS_SCHEMA = polars_schema(GroupsSnapshot)
-MEMBERS_SCHEMA = polars_schema(MembersSnapshot)
 MEMBERS_ARROW_SCHEMA = pl.DataFrame(schema=MEMBERS_SCHEMA).to_arrow().schema
+_DICTIONARY_COLUMNS = [name for name in MEMBERS_SCHEMA if name != "phone_e164"]
+"""Columns whose values repeat: a group's numbers do not, so a dictionary of them costs time and
+space (the writer gives up on it once it holds a megabyte)."""
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of groups just written (always 1), e.g. to advance a progress bar."""
@@ -99,41 +103,6 @@ _R = TypeVar("_R")
 
 
 # --- export -------------------------------------------------------------------------------------
-
-
-def members_frames(items: Sequence[GroupMembers]) -> list[pl.DataFrame]:
-    """The `members.parquet` rows of each group, sorted by number, enriched in one pass.
-
-    Describing numbers costs a fixed ~50 ms a call on top of its per-number work, so a hundred
-    small groups are described together rather than one by one.
-    """
-    index = "__group"
-    numbers = pl.concat(
-        [
-            item.members.sort()
-            .to_frame("phone_e164")
-            .with_columns(pl.lit(position, dtype=pl.UInt32).alias(index))
-            for position, item in enumerate(items)
-        ]
-    )
-    enriched = numbers.join(
-        describe_numbers(numbers.get_column("phone_e164")),
-        on="phone_e164",
-        how="left",
-        maintain_order="left",
-    )
-    parts = enriched.partition_by(index, as_dict=True, include_key=False)
-    empty = enriched.clear().drop(index)
-    return [
-        parts.get((position,), empty).select(
-            pl.lit(item.group.id, dtype=pl.String).alias("group_id"),
-            pl.lit(item.group.name, dtype=pl.String).alias("group_name"),
-            "phone_e164",
-            pl.col("region").cast(pl.String),
-            pl.col("number_type").cast(pl.String),
-        )
-        for position, item in enumerate(items)
-    ]
 
 
 def _group_row(group: Group, member_count: int) -> dict[str, object]:
@@ -191,7 +160,10 @@ class _SnapshotWriter:
         for file in (self._groups_file, self._members_file):
             file.parent.mkdir(parents=True)
         self._members = pq.ParquetWriter(
-            self._members_file, MEMBERS_ARROW_SCHEMA, compression=COMPRESSION
+            self._members_file,
+            MEMBERS_ARROW_SCHEMA,
+            compression=COMPRESSION,
+            use_dictionary=_DICTIONARY_COLUMNS,
         )
         self._group_rows: list[dict[str, object]] = []
         self._waiting: list[GroupMembers] = []
@@ -199,6 +171,12 @@ class _SnapshotWriter:
         self._member_count = 0
         self._mismatches: list[SizeMismatch] = []
         self._committed = False
+        self._threads = tuple(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"snapshot-{stage}")
+            for stage in ("prepare", "append")
+        )
+        self._preparing: asyncio.Future[None] | None = None
+        self._appending: Future[None] | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -209,6 +187,8 @@ class _SnapshotWriter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        for thread in self._threads:  # a batch being written is finished before anything closes
+            thread.shutdown()
         if not self._committed:
             self._members.close()
             shutil.rmtree(self._staging_root, ignore_errors=True)
@@ -216,34 +196,71 @@ class _SnapshotWriter:
                 with contextlib.suppress(StorageError):  # the connection may be what failed
                     self._staging.delete_tree()
 
-    def add(self, item: GroupMembers) -> None:
-        """Queue one group; once `ENRICH_BATCH` numbers wait, enrich and write them (`flush`)."""
+    async def add(self, item: GroupMembers) -> None:
+        """Queue one group; hand the queued groups over as one batch as soon as the writer is
+        free, or wait for it once `ENRICH_BATCH` numbers are queued.
+
+        Batches are as large as the writer's pace makes them: one group at a time while it keeps
+        up (so that it starts with the first group and has little left when the last arrives),
+        more together when it falls behind (a batch has a fixed cost of a few milliseconds).
+        """
         self._waiting.append(item)
         self._waiting_numbers += len(item.members)
-        if self._waiting_numbers >= ENRICH_BATCH:
-            self.flush()
+        free = self._preparing is None or self._preparing.done()
+        if free or self._waiting_numbers >= ENRICH_BATCH:
+            await self._hand_over()
 
-    def flush(self) -> None:
-        """Enrich the waiting groups together, then append each as its own row group, in order."""
-        if not self._waiting:
-            return
+    async def finish(self) -> None:
+        """Hand over the groups still waiting, and wait until every batch is written."""
+        await self._hand_over()
+        if self._preparing is not None:
+            await self._preparing
+        if self._appending is not None:
+            await asyncio.wrap_future(self._appending)
+
+    async def _hand_over(self) -> None:
+        """Start preparing the waiting groups once the batch before them is prepared.
+
+        A batch goes through two threads, so that fetching, preparing a batch (`_prepare`) and
+        appending the one before it to the file (`_append`, pyarrow's writer: one core) all go
+        on at once; memory holds the batch being appended, the one being prepared and the one
+        filling.
+        """
+        if self._preparing is not None:
+            await self._preparing
         items, self._waiting, self._waiting_numbers = self._waiting, [], 0
-        frames = members_frames(items)
-        # One validation for the batch: pandera costs ~13 ms a call whatever the frame's size.
-        MembersSnapshot.validate(pl.concat(frames))
-        for item, frame in zip(items, frames, strict=True):
-            if frame.height:
-                self._members.write_table(frame.to_arrow().cast(MEMBERS_ARROW_SCHEMA))
-            self._member_count += frame.height
-            self._group_rows.append(_group_row(item.group, frame.height))
-            if item.group.size != frame.height:
+        if items:
+            loop = asyncio.get_running_loop()
+            self._preparing = loop.run_in_executor(self._threads[0], self._prepare, items)
+
+    def _prepare(self, items: list[GroupMembers]) -> None:
+        """Enrich and validate a batch of groups together, then queue it to be appended once the
+        batch before it is (which keeps the batches in order and at most one waiting)."""
+        frame = members_frame(items)
+        validate_members(frame, items)
+        table = frame.to_arrow().cast(MEMBERS_ARROW_SCHEMA)
+        if self._appending is not None:
+            self._appending.result()  # raises what the append before raised
+        self._appending = self._threads[1].submit(self._append, items, table)
+
+    def _append(self, items: list[GroupMembers], table: pa.Table) -> None:
+        """Append each group of a prepared batch as its own row group, in order."""
+        offset = 0
+        for item in items:
+            height = len(item.members)
+            if height:
+                self._members.write_table(table.slice(offset, height))
+            offset += height
+            self._member_count += height
+            self._group_rows.append(_group_row(item.group, height))
+            if item.group.size != height:
                 self._mismatches.append(
-                    SizeMismatch(item.group.id, item.group.name, item.group.size, frame.height)
+                    SizeMismatch(item.group.id, item.group.name, item.group.size, height)
                 )
 
     def commit(self, vanished: Sequence[str], elapsed_s: float) -> SnapshotResult:
-        """Write groups.parquet, close members.parquet with its metadata, then publish."""
-        self.flush()
+        """Write groups.parquet, close members.parquet with its metadata, then publish (after
+        `finish`)."""
         metadata = {
             "snapshot_at": self._taken_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "target": self._target,
@@ -332,11 +349,10 @@ async def write_snapshot(
     with _SnapshotWriter(root, taken_at, target) as writer:
         async for item in _fetch_in_order(groups, fetch_or_none, concurrency):
             if item is not None:
-                # Enrichment is CPU work: off the event loop, so the fetches in flight progress.
-                await asyncio.to_thread(writer.add, item)
+                await writer.add(item)
             if progress is not None:
                 progress(1)
-        await asyncio.to_thread(writer.flush)
+        await writer.finish()
         return writer.commit(vanished, time.perf_counter() - clock)
 
 

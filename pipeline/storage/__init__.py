@@ -194,32 +194,20 @@ def file_metadata(kind: str, values: Mapping[str, object]) -> dict[bytes, bytes]
 def write_parquet_atomic(
     frame: pl.DataFrame, path: W, metadata: Mapping[str, object], *, kind: str
 ) -> W:
-    """Write `frame` to `path` with `sinch_groups.*` metadata, replacing any old file in one step."""
-    import pyarrow.parquet as pq  # not for the commands that only need `home_dir`
+    """Write `frame` to `path` with `sinch_groups.*` metadata, replacing any old file in one step.
 
-    table = frame.to_arrow()
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), **file_metadata(kind, metadata)}
-    )
+    Written by polars itself: a run that writes its state imports no pyarrow (tens of megabytes)."""
+    values = {key.decode(): value.decode() for key, value in file_metadata(kind, metadata).items()}
     with atomic_path(path) as temporary:
-        pq.write_table(table, temporary, compression=COMPRESSION)
+        frame.write_parquet(temporary, compression=COMPRESSION, metadata=values)
     return path
 
 
 def read_file_metadata(path: Where) -> dict[str, str]:
     """The `sinch_groups.*` key-value metadata of a Parquet file, without the prefix."""
-    place = location(path)
-    if place.is_local:
-        import pyarrow.parquet as pq
+    import polars as pl
 
-        raw = {
-            key.decode(): value.decode()
-            for key, value in (pq.read_metadata(place.path).metadata or {}).items()
-        }
-    else:
-        import polars as pl
-
-        raw = _polars(pl.read_parquet_metadata, place)
+    raw = _polars(pl.read_parquet_metadata, location(path))
     return {
         key[len(METADATA_PREFIX) :]: value
         for key, value in raw.items()

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import polars as pl
 
+from pipeline.phones.rejects import empty_rejects
 from pipeline.sinch import MAX_MEMBERS_PER_REQUEST, GroupsClient, InvalidNumberError
 from pipeline.sync.plan import GroupPlan, difference, differences, member_of
 
@@ -241,12 +242,13 @@ async def verify_group(
 
 
 def split_api_rejects(
-    valid: pl.DataFrame, results: Sequence[ApplyResult]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Move the rows whose number the API refused out of `valid` and into reject rows.
+    valid: pl.LazyFrame, results: Sequence[ApplyResult]
+) -> tuple[pl.DataFrame, int]:
+    """The valid rows whose number the API refused, as reject rows (reason `api_rejected`), and
+    how many distinct (group, number) pairs they hold: every input row stays accounted for after
+    apply, and the caller takes them out of its valid count and its duplicates.
 
-    Returns (rows still valid, reject rows in the rejects layout with reason `api_rejected`), so
-    that every input row stays accounted for after apply.
+    `valid` is read (streamed, for the refused numbers only) just when the API refused one.
     """
     refused = pl.DataFrame(
         [
@@ -256,15 +258,13 @@ def split_api_rejects(
         ],
         schema={"group": pl.String, "phone_e164": pl.String, "detail": pl.String},
     )
-    if refused.is_empty():  # the usual case: no join over a million rows
-        return valid, _api_reject_rows(valid.clear(), refused)
+    if refused.is_empty():  # the usual case: the rows are not read at all
+        return empty_rejects(), 0
     keys = ["group", "phone_e164"]
-    still_valid = valid.join(refused.select(keys), on=keys, how="anti", nulls_equal=True)
-    return still_valid, _api_reject_rows(valid, refused)
-
-
-def _api_reject_rows(valid: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
-    return valid.join(refused, on=["group", "phone_e164"], how="inner", nulls_equal=True).select(
+    rows = valid.join(
+        refused.lazy(), on=keys, how="inner", nulls_equal=True, maintain_order="left"
+    ).collect(engine="streaming")
+    rejects = rows.select(
         "source_file",
         "source_line",
         pl.col("phone_raw").alias("raw_value"),
@@ -272,6 +272,7 @@ def _api_reject_rows(valid: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame
         pl.lit("api_rejected").alias("reason"),
         pl.concat_str(pl.lit("Sinch refused the number: "), pl.col("detail")).alias("detail"),
     )
+    return rejects, rows.select(keys).n_unique()
 
 
 async def nothing_to_send(plan: GroupPlan) -> ApplyResult:

@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 
-from pipeline import phones
 from pipeline.errors import PipelineError
 from pipeline.phones.schemas import Rejects
 from pipeline.progress import stages
@@ -183,7 +182,7 @@ async def _plan(
             )
             await lock(targets)
             currents = {}
-        desired = desired_by_group(prepared.valid, [t.key for t in targets])
+        desired = desired_by_group(prepared.numbers, [t.key for t in targets])
         plans = await asyncio.gather(
             *(
                 steps.run(
@@ -288,9 +287,9 @@ async def run_sync(
             await held.enter_async_context(steps.hold(plan_id, keys, options.lock_timeout))
 
         prepared, suppressed, read = await _prepare_and_read(options, client, steps, lock)
-        valid, all_rejects, duplicates = prepared.valid, prepared.rejects, prepared.duplicates
+        valid, all_rejects, duplicates = prepared.valid.rows, prepared.rejects, prepared.duplicates
         # No valid row is nearly always a wrong column or country: change nothing, say why.
-        refuse = prepared.valid.is_empty() and not options.allow_empty
+        refuse = valid == 0 and not options.allow_empty
         unsaved: StateNotSavedError | None = None
         planned = (
             []
@@ -335,11 +334,13 @@ async def run_sync(
                 notes.append(str(error))
             for key, count in (*noted.items(), *noted_after.items()):
                 group_reports[key].optouts_recorded += count
-            valid, api_rejects = split_api_rejects(valid, results)
+            api_rejects, refused = split_api_rejects(prepared.valid.scan(), results)
             if not api_rejects.is_empty():
                 api_rejects = Rejects.validate(api_rejects)
                 all_rejects = pl.concat([all_rejects, api_rejects], how="vertical_relaxed")
-                duplicates = phones.count_duplicates(valid)
+                # Every row of a refused number is out: its repeats stop counting as duplicates.
+                valid -= api_rejects.height
+                duplicates -= api_rejects.height - refused
             for plan, result, check in zip(plans, results, verified, strict=True):
                 record_outcome(group_reports[plan.key], plan, result, check)
         stats = client.stats
@@ -350,7 +351,7 @@ async def run_sync(
             target=dict(target),
             started_at=started.isoformat(timespec="seconds"),
             rows_read=prepared.rows,
-            rows_valid=valid.height,
+            rows_valid=valid,
             rows_rejected=all_rejects.height,
             duplicates=duplicates,
             rejected_by_reason=dict(all_rejects.group_by("reason").len().iter_rows()),

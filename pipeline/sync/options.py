@@ -15,9 +15,13 @@ from pipeline.dburi import DatabaseUri, resolve_database
 from pipeline.errors import PipelineError
 from pipeline.sync.lock import DEFAULT_LOCK_TIMEOUT
 
-__all__ = ["Mode", "RunnerKind", "SyncOptions", "SyncOptionsError"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "Mode", "RunnerKind", "SyncOptions", "SyncOptionsError"]
 
 MIN_PARTITION_ROWS = 1_000
+DEFAULT_PARTITION_ROWS = 250_000
+"""Rows per normalization task. A sync holds the partitions being normalized (two at once) and
+their working columns, about 450 bytes a row in all: a quarter of a million rows keeps a
+million-row sync under 512 MiB, and the file's other rows wait in it, unread."""
 
 RunnerKind = Literal["threads", "dask"]
 """Where normalization partitions run: this process's threads, or an existing Dask cluster."""
@@ -81,7 +85,7 @@ class SyncOptions:
     `pipeline.sinch.MAX_MEMBERS_PER_REQUEST` (10,000)."""
     only_groups: tuple[str, ...] | None = None
     """With `group_column`, handle only these groups' rows (what a fan-out child gets)."""
-    partition_rows: int = 500_000
+    partition_rows: int = DEFAULT_PARTITION_ROWS
     use_cache: bool = True
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     """Seconds to wait for another run that holds one of the groups (0: fail at once)."""

@@ -155,9 +155,16 @@ def _join(left: pl.DataFrame, right: pl.DataFrame, how: Literal["anti", "semi"])
     return left.join(right.select("key"), on="key", how=how)
 
 
-def _series(frame: pl.DataFrame) -> pl.Series:
-    """Distinct and sorted: batches come out the same on every run."""
-    return frame.get_column("phone_e164").unique().sort()
+def _series(frame: pl.DataFrame, *, distinct: bool = False) -> pl.Series:
+    """Distinct and sorted: batches come out the same on every run (`distinct`: the rows are
+    already, and a million numbers are not hashed again)."""
+    numbers = frame.get_column("phone_e164")
+    return (numbers if distinct else numbers.unique()).sort()
+
+
+def _distinct(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per key: the frame itself when it is so already, as it nearly always is."""
+    return frame if frame.get_column("key").n_unique() == frame.height else frame.unique("key")
 
 
 def plan_group(
@@ -188,8 +195,9 @@ def plan_group(
     joins, not sorts of both sides.
     """
     live, wanted, blocked, gone, others = _keyed(current, desired, suppressed, left, joined)
-    if live.get_column("key").n_unique() != live.height:  # the API sends a set; be sure
-        live = live.unique("key")
+    # The API sends a set, and the desired numbers come distinct (`Prepared.numbers`); be sure,
+    # at the cost of counting: then what is added needs no deduplicating.
+    live, wanted = _distinct(live), _distinct(wanted)
     live_blocked = _join(live, blocked, "semi")
     # Joined members the file does not name and no suppression removes: theirs, not ours.
     others = _join(_join(_join(live, others, "semi"), wanted, "anti"), blocked, "anti")
@@ -202,7 +210,7 @@ def plan_group(
         unchanged = _join(wanted, live, "anti").get_column("key").n_unique()
         suppressed_skipped = 0
     else:
-        missing = _join(wanted, live, "anti").unique("key")
+        missing = _join(wanted, live, "anti")
         addable = _join(missing, blocked, "anti")
         suppressed_skipped = missing.height - addable.height
         returning = _join(addable, gone, "semi").height
@@ -223,7 +231,7 @@ def plan_group(
         group_id=group_id,
         name=name,
         current=live.get_column("phone_e164"),
-        add=_series(add),
+        add=_series(add, distinct=True),
         remove=_series(remove),
         mode=mode,
         unchanged=unchanged,
@@ -307,7 +315,8 @@ def reject_rows_without_group(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Dat
         pl.lit("no_group").alias("reason"),
         pl.lit("the group column is empty on this row").alias("detail"),
     )
-    return valid.filter(~missing), rejected
+    # Nearly always none: then the rows are passed on as they are, not copied.
+    return (valid if rejected.is_empty() else valid.filter(~missing)), rejected
 
 
 def named_groups(frame: pl.DataFrame) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
@@ -20,11 +22,10 @@ import polars as pl
 
 from pipeline import load, phones
 from pipeline.dburi import DatabaseUri
-from pipeline.phones.cache import Cached, NormalizeCache, files_digest, key_for
-from pipeline.phones.schemas import Rejects
+from pipeline.phones.cache import NormalizeCache, Stored, files_digest, key_for
 from pipeline.storage import Location, native
+from pipeline.sync.normalized import Gathered, Numbers, ValidRows, partitions
 from pipeline.sync.options import SyncOptions
-from pipeline.sync.plan import named_groups, reject_rows_without_group
 from pipeline.sync.steps import LocalSteps
 
 __all__ = [
@@ -36,12 +37,20 @@ __all__ = [
 ]
 
 
+NORMALIZE_ROWS = 250_000
+"""Rows one `phones.normalize` call works on. Its working columns cost about 200 bytes a row
+(twice what a raw row holds), while each call has a fixed cost of about a tenth of a second:
+a quarter of a million rows keeps both small."""
+
+
 @dataclass(frozen=True)
 class Prepared:
     """The normalized input, from the files or from the cache, and what the report needs of it."""
 
-    valid: pl.DataFrame
-    """Rows with a number and a group."""
+    numbers: pl.DataFrame
+    """The distinct (group, phone_e164) pairs of the valid rows: what the plan works on."""
+    valid: ValidRows
+    """Rows with a number and a group, kept on disk (`normalized`)."""
     rejects: pl.DataFrame
     """Rows without a usable number, and `no_group` rows (checked against `Rejects`)."""
     files: list[Path | Location]
@@ -73,10 +82,12 @@ class Prepared:
         }
 
     @classmethod
-    def from_cache(cls, entry: Cached, digest: str) -> Self:
+    def from_cache(cls, entry: Stored, digest: str) -> Self:
         extra = entry.extra
         files = [native(f) for f in extra["files"]]  # a URL stays one (a Path eats `//`)
-        return cls(entry.valid, entry.rejects, **{**extra, "files": files, "digest": digest})
+        valid = ValidRows.from_cache(entry)
+        numbers = Numbers.of(valid.scan()).frame()
+        return cls(numbers, valid, entry.rejects, **{**extra, "files": files, "digest": digest})
 
 
 def load_contacts(
@@ -90,9 +101,10 @@ def load_contacts(
     fixed_group: str | None,
     only_groups: list[str] | None,
     sheet: str | None = None,
-) -> load.LoadResult:
-    """Read every file of the source (or the query's rows, from `db`); with --group/--group-id
-    every row names that one group. `sheet` is the sheet read of a workbook (default the first).
+) -> load.ContactStream:
+    """Open every file of the source (or read the query's rows, from `db`), to be read a chunk
+    at a time (`load.stream_contacts`); with --group/--group-id every row names that one group.
+    `sheet` is the sheet read of a workbook (default the first).
 
     `only_groups` keeps the rows of those groups and drops the rest before any work: a fanned-out
     run handles its own group's rows, and its report counts only those.
@@ -104,15 +116,25 @@ def load_contacts(
     }
     if query is not None and db is not None:
         loaded = load.load_query(query, db, **columns)
+        stream = load.ContactStream(iter([loaded.frame]), list(loaded.sources))
     else:
         assert source is not None  # SyncOptions: a source or a query
-        loaded = load.load_contacts(source, **columns, sheet=sheet)
-    frame = loaded.frame
-    if fixed_group is not None:
-        frame = frame.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
-    if only_groups is not None:
-        frame = frame.filter(pl.col("group").is_in(only_groups))
-    return replace(loaded, frame=frame)
+        stream = load.stream_contacts(source, **columns, sheet=sheet)
+    stream.chunks = _kept(stream.chunks, fixed_group, only_groups)
+    return stream
+
+
+def _kept(
+    chunks: Iterator[pl.DataFrame], fixed_group: str | None, only_groups: list[str] | None
+) -> Iterator[pl.DataFrame]:
+    """Each chunk with the one group of --group/--group-id, or only the rows of `only_groups`:
+    chunk by chunk, as they are read."""
+    for chunk in chunks:
+        if fixed_group is not None:
+            chunk = chunk.with_columns(pl.lit(fixed_group, dtype=pl.String).alias("group"))
+        if only_groups is not None:
+            chunk = chunk.filter(pl.col("group").is_in(only_groups))
+        yield chunk
 
 
 def normalize_partition(
@@ -122,10 +144,18 @@ def normalize_partition(
 
     `phones.normalize` is row-local (a row's result depends on that row only), so a file cut into
     slices and normalized slice by slice gives exactly the whole file's result: that is what lets
-    an orchestrator spread the slices over a cluster.
+    an orchestrator spread the slices over a cluster, and a run read a file it never holds whole.
+    A partition is normalized `NORMALIZE_ROWS` rows at a time, so whatever `--partition-rows`
+    says, a task's working memory stays that of a quarter of a million rows.
     """
-    result = phones.normalize(frame, default_region=default_region, mobile_only=mobile_only)
-    return result.valid, result.rejects
+    results = [
+        phones.normalize(part, default_region=default_region, mobile_only=mobile_only)
+        for part in (frame.iter_slices(NORMALIZE_ROWS) if frame.height else [frame])
+    ]
+    return (
+        pl.concat([result.valid for result in results]),
+        pl.concat([result.rejects for result in results]),
+    )
 
 
 def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series:
@@ -137,21 +167,6 @@ def load_suppressions(paths: list[str], default_region: str | None) -> pl.Series
         for path in paths
     ]
     return pl.concat(numbers).unique().sort()
-
-
-def _finish(loaded: load.LoadResult, valid: pl.DataFrame, rejects: pl.DataFrame) -> Prepared:
-    """Set aside the rows without a group, check the rejects, count the duplicates."""
-    valid, no_group = reject_rows_without_group(valid)
-    return Prepared(
-        valid,
-        # Checked once, here: what the cache holds is what was checked.
-        Rejects.validate(pl.concat([rejects, no_group], how="vertical_relaxed")),
-        loaded.files,
-        loaded.rows,
-        list(loaded.notes),
-        named_groups(loaded.frame),
-        phones.count_duplicates(valid),
-    )
 
 
 async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
@@ -166,8 +181,8 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     """
     if options.query is not None:
         digest = "query:" + hashlib.sha256(options.query.encode()).hexdigest()
-        loaded = await _load(options, steps, db=options.database())
-        prepared = await _normalize(options, steps, loaded)
+        stream = await _load(options, steps, db=options.database())
+        prepared = await _normalize(options, steps, stream)
         return replace(prepared, files=[], digest=digest, query=options.query)
     assert options.source is not None  # SyncOptions: a source or a query
     cache = NormalizeCache.from_env() if options.use_cache else None
@@ -177,29 +192,30 @@ async def prepare(options: SyncOptions, steps: LocalSteps) -> Prepared:
     files = await asyncio.to_thread(load.source_locations, options.source)
     digest = await asyncio.to_thread(files_digest, files)
     key = key_for(digest, normalize_options) if cache else None
-    entry = await asyncio.to_thread(cache.get, key) if cache and key else None
+    entry = await asyncio.to_thread(cache.open, key) if cache and key else None
     if entry is not None:
-        return Prepared.from_cache(entry, digest)
-    loaded = await _load(options, steps)
-    prepared = replace(await _normalize(options, steps, loaded), digest=digest)
+        return await asyncio.to_thread(Prepared.from_cache, entry, digest)
+    stream = await _load(options, steps)
+    prepared = replace(await _normalize(options, steps, stream), digest=digest)
     # Stored only if the files read are those keyed on, unchanged while they were read.
     if (
         cache is not None
         and key is not None
-        and [str(f) for f in loaded.files] == [str(f) for f in files]
+        and [str(f) for f in prepared.files] == [str(f) for f in files]
         and await asyncio.to_thread(files_digest, files) == digest
     ):
         await asyncio.to_thread(
-            cache.put, key, prepared.valid, prepared.rejects, extra=prepared.cache_extra()
+            cache.put, key, prepared.valid.scan(), prepared.rejects, extra=prepared.cache_extra()
         )
     return prepared
 
 
 async def _load(
     options: SyncOptions, steps: LocalSteps, db: DatabaseUri | None = None
-) -> load.LoadResult:
-    """The `load` stage: the source's files, or the query's rows from `db`."""
-    result: load.LoadResult = await steps.run(
+) -> load.ContactStream:
+    """The `load` stage: the source's files opened (the first chunk read), or the query's rows
+    from `db`."""
+    result: load.ContactStream = await steps.run(
         "load",
         None,
         load_contacts,
@@ -216,21 +232,37 @@ async def _load(
     return result
 
 
-async def _normalize(options: SyncOptions, steps: LocalSteps, loaded: load.LoadResult) -> Prepared:
-    """The `normalize` stage, one task per `partition_rows` slice, then the checks."""
-    slices = list(loaded.frame.iter_slices(options.partition_rows)) or [loaded.frame]
-    parts = await steps.map(
-        "normalize",
-        normalize_partition,
-        [
-            {
-                "frame": part,
-                "default_region": options.default_region,
-                "mobile_only": options.mobile_only,
-            }
-            for part in slices
-        ],
+async def _normalize(
+    options: SyncOptions, steps: LocalSteps, stream: load.ContactStream
+) -> Prepared:
+    """The `normalize` stage, one task per `partition_rows` rows, each partition read from the
+    source as a task is free to take it, and its result put away as it comes (`normalized`):
+    the rows of the whole file are never held at once."""
+    gathered = Gathered()
+    calls = (
+        {
+            "frame": part,
+            "default_region": options.default_region,
+            "mobile_only": options.mobile_only,
+        }
+        for part in partitions(map(gathered.read, stream.chunks), options.partition_rows)
     )
-    valid = pl.concat([v for v, _ in parts], how="vertical_relaxed")
-    rejects = pl.concat([r for _, r in parts], how="vertical_relaxed")
-    return await asyncio.to_thread(_finish, loaded, valid, rejects)
+    async with aclosing(steps.map("normalize", normalize_partition, calls)) as results:
+        async for valid, rejects in results:
+            await asyncio.to_thread(gathered.add, valid, rejects)
+    return await asyncio.to_thread(_finish, stream, gathered)
+
+
+def _finish(stream: load.ContactStream, gathered: Gathered) -> Prepared:
+    """The distinct numbers, the checked rejects and the duplicates of the gathered input."""
+    numbers = gathered.numbers.frame()
+    return Prepared(
+        numbers,
+        gathered.valid,
+        gathered.rejects(),
+        list(stream.files),
+        gathered.rows,
+        list(stream.notes),
+        sorted(gathered.groups),
+        gathered.valid.rows - numbers.height,
+    )

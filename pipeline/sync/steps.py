@@ -10,7 +10,16 @@ publishes the run's artifacts: one engine, two runners, the same results.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +33,7 @@ if TYPE_CHECKING:
 
     from pipeline.sync.report import SyncReport
 
-__all__ = ["IO_STAGES", "Advance", "LocalSteps", "call_stage", "stage_run_name"]
+__all__ = ["IO_STAGES", "Advance", "LocalSteps", "bounded_map", "call_stage", "stage_run_name"]
 
 T = TypeVar("T")
 Advance = Callable[[int], None]
@@ -36,6 +45,35 @@ Each takes the client as its `client` keyword argument."""
 
 MAX_PARALLEL = 2
 """Normalization partitions run at once in this process: polars already uses every core on each."""
+
+
+async def bounded_map(
+    calls: Iterable[Mapping[str, Any]],
+    start: Callable[[Mapping[str, Any]], Awaitable[T]],
+    limit: int = MAX_PARALLEL,
+) -> AsyncGenerator[T, None]:
+    """`start` each argument set, at most `limit` at once, and yield the results in order.
+
+    An argument set is taken from `calls` only when a slot is free (in a thread: taking one can
+    mean reading the next rows of a file), and a result is let go once yielded: a caller that
+    deals with each result as it comes holds `limit` partitions and their results, never all of
+    them. On an early exit the calls already started are waited for (their results dropped), so
+    none runs on after the map.
+    """
+    pending: deque[asyncio.Future[T]] = deque()
+    iterator = iter(calls)
+    try:
+        while True:
+            while len(pending) < limit:
+                arguments = await asyncio.to_thread(next, iterator, None)
+                if arguments is None:
+                    break
+                pending.append(asyncio.ensure_future(start(arguments)))
+            if not pending:
+                return
+            yield await pending.popleft()
+    finally:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def stage_run_name(stage: str, key: object | None) -> str:
@@ -74,17 +112,12 @@ class LocalSteps:
         """Run one stage here (`call_stage`)."""
         return await call_stage(function, arguments)
 
-    async def map(
-        self, stage: str, function: Callable[..., T], calls: Sequence[Mapping[str, Any]]
-    ) -> list[T]:
-        """Run `function` once per argument set (normalization partitions), in order."""
-        limit = asyncio.Semaphore(MAX_PARALLEL)
-
-        async def one(arguments: Mapping[str, Any]) -> T:
-            async with limit:
-                return await asyncio.to_thread(function, **arguments)
-
-        return list(await asyncio.gather(*(one(arguments) for arguments in calls)))
+    def map(
+        self, stage: str, function: Callable[..., T], calls: Iterable[Mapping[str, Any]]
+    ) -> AsyncGenerator[T, None]:
+        """Run `function` once per argument set (normalization partitions), `MAX_PARALLEL` at
+        once in threads, and yield the results in order (`bounded_map`)."""
+        return bounded_map(calls, lambda arguments: asyncio.to_thread(function, **arguments))
 
     def step(self, description: str) -> AbstractContextManager[None]:
         """A stage of unknown length (loading, planning): a spinner line."""
