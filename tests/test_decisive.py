@@ -49,8 +49,7 @@ def _patterns(code: int) -> list[tuple[str, bool]]:
     """(pattern, whole-string test) for every test `classify` makes on the code's numbers."""
     tests: list[tuple[str, bool]] = []
     for _, plan in _plans(code):
-        descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
-        tests += [(desc.pattern, True) for desc in descs if desc is not None]
+        tests += [(pattern, True) for pattern in plan.number_patterns]
         if plan.any_specific is not None:
             tests.append((plan.any_specific, True))
         if plan.leading_digits is not None:

@@ -50,7 +50,6 @@ _DECIDED = "__decided"
 """A working column: false where the vectorized reading leaves the number to phonenumbers."""
 _NUMBER, _BLOCK, _TAKEN, _DONE, _REST = "__number", "__block", "__taken", "__done", "__rest"
 _OUTPUT = {"region": pl.String, "number_type": pl.String}
-_CODES = frozenset(COUNTRY_CODE_TO_REGION_CODE)
 _ENGINE = "in-memory"
 """The engine of the queries here: on frames already in memory polars' streaming engine, its
 default, takes two to three times as long for the joins."""
@@ -158,8 +157,7 @@ def _block_answer(block: int, free: int) -> tuple[str | None, str | None] | None
 def _uniform(fixed: str, free: int) -> bool:
     """Whether phonenumbers answers alike for every number of a block, as the module docstring
     explains."""
-    # The shortest prefix that is a country code is the code, as in `_extract_country_code`.
-    code = next((int(fixed[:size]) for size in (1, 2, 3) if int(fixed[:size]) in _CODES), None)
+    code = numbering.CODE_OF_PREFIX[int(fixed[:3])]  # a block has three fixed digits at least
     tests = None if code is None else _block_tests(code)
     if tests is None:
         return False
@@ -183,8 +181,7 @@ def _block_tests(
         plan = plan_for(code, region)
         if plan is None:
             return None
-        descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
-        patterns += [desc.pattern for desc in descs if desc is not None]
+        patterns += plan.number_patterns
         if plan.leading_digits is not None:
             patterns.append(plan.leading_digits)
         if plan.national_prefix is not None:

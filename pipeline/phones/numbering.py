@@ -54,6 +54,7 @@ from pipeline.phones.phonenumbers_private import (
 from pipeline.phones.plans import MAIN_REGIONS, Desc, Plan, plan_for, region_plan
 
 __all__ = [
+    "CODE_OF_PREFIX",
     "COUNTRY_CODE",
     "ERROR",
     "NATIONAL_NUMBER",
@@ -104,7 +105,8 @@ _CODES_OF_PREFIXES = [
     )
     for digits in (f"{prefix:03d}" for prefix in range(1000))
 ]
-_CODE_OF_PREFIX = pl.Series(_CODES_OF_PREFIXES, dtype=pl.Int32)
+CODE_OF_PREFIX = pl.Series(_CODES_OF_PREFIXES, dtype=pl.Int32)
+"""The country code of a number's first three digits (as an index), null where none is."""
 _CODE_LENGTH_OF_PREFIX = pl.Series(
     [None if code is None else len(str(code)) for code in _CODES_OF_PREFIXES], dtype=pl.UInt32
 )
@@ -191,7 +193,7 @@ def _split_international() -> dict[str, pl.Expr]:
     """`+` and digits: `_maybe_extract_country_code` after a `+`, with `parse`'s checks on it."""
     digits = pl.col(_DIGITS)
     prefix = digits.str.slice(0, 3).cast(pl.UInt16, strict=False)
-    code = pl.lit(_CODE_OF_PREFIX).gather(prefix)
+    code = pl.lit(CODE_OF_PREFIX).gather(prefix)
     # `_is_viable_phone_number`: after a `+`, three digits at least.
     too_few = digits.str.len_bytes() < 3
     return {

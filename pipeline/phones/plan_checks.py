@@ -64,8 +64,7 @@ def _depth(country_code: int) -> int:
     """The leading digits that decide every test `_classify_each` makes on the code's numbers."""
     depths = []
     for _, plan in _plans(country_code):
-        descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
-        depths += [full_match_depth(desc.pattern) for desc in descs if desc is not None]
+        depths += [full_match_depth(pattern) for pattern in plan.number_patterns]
         if plan.any_specific is not None:
             depths.append(full_match_depth(plan.any_specific))
         if plan.leading_digits is not None:

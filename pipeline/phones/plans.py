@@ -85,6 +85,13 @@ class Plan:
     def lengths_where(self, accept: Callable[[int], bool]) -> list[int]:
         return [length for length, result in self.length_results.items() if accept(result)]
 
+    @property
+    def number_patterns(self) -> list[str]:
+        """The whole-number patterns `_number_type_helper` may test: the general one and every
+        type's."""
+        descs = [self.general, self.fixed_line, self.mobile, *(desc for _, desc in self.specific)]
+        return [desc.pattern for desc in descs if desc is not None]
+
 
 class _UntranslatableError(Exception):
     """A metadata pattern outside the subset both regex engines read alike."""
@@ -183,11 +190,10 @@ def _translate(pattern: str, frame: str) -> str:
 
 
 def _patterns(plan: Plan) -> list[str]:
-    descs = [plan.general, plan.fixed_line, plan.mobile, *(desc for _, desc in plan.specific)]
     prefixes = [plan.leading_digits, plan.international_prefix]
     if plan.national_prefix is not None:
         prefixes.append(plan.national_prefix.pattern)
-    return [desc.pattern for desc in descs if desc] + [p for p in prefixes if p]
+    return plan.number_patterns + [p for p in prefixes if p]
 
 
 def _compiles(patterns: list[str]) -> bool:

@@ -59,7 +59,7 @@ class Prepared:
     groups: list[str]
     """The group names the rows mention (rejected rows included)."""
     duplicates: int
-    """Rows of `valid` repeating a number of their group (`phones.count_duplicates`)."""
+    """Rows of `valid` repeating a number of their group: the valid rows less `numbers`."""
     digest: str = ""
     """The files' digest (`files_digest`), or `query:` and the query's: a group's base records
     what input it was written from."""
