@@ -15,8 +15,9 @@ import phonenumbers
 import pytest
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumberType
 
-from pipeline.phones.decisive import full_match_depth, prefix_depth
+from pipeline.phones.decisive import first_digits, full_match_depth, prefix_depth
 from pipeline.phones.plan_checks import _depth, _plans
+from pipeline.phones.plans import plan_for
 
 DIGITS = "0123456789"
 
@@ -43,6 +44,43 @@ def test_full_match_depth_counts_the_digits_up_to_the_last_test_of_a_digit(
 def test_prefix_depth_is_the_longest_prefix_the_pattern_can_match() -> None:
     assert prefix_depth(r"^(?:0|180020)") == 6
     assert prefix_depth(r"^(?:1[0-9]*)") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "digits"),
+    [
+        (r"^(?:0|180020)", "01"),
+        (r"^(?:(183[12])|0)", "01"),
+        (r"^(?:(?:0|90)(?:(1[245]|2[1-35])([0-9]{10,11}))?)", "09"),
+        (r"^(?:[2-4]|0?1)", "01234"),
+        (r"^(?:(?:0)*5)", "05"),
+        (r"^(?:0?)", None),
+        (r"^(?:(?:00)?)", None),
+    ],
+)
+def test_first_digits_are_those_a_match_can_start_with(pattern: str, digits: str | None) -> None:
+    assert first_digits(pattern) == (None if digits is None else frozenset(digits))
+
+
+@pytest.mark.parametrize("code", sorted(COUNTRY_CODE_TO_REGION_CODE))
+def test_no_prefix_pattern_matches_a_number_starting_with_another_digit(code: int) -> None:
+    """`numbering` keeps a number whole, without testing the national prefix, when its first
+    digit is not one the prefix can start with: `re` must find no match on such numbers."""
+    rng = random.Random(code)
+    for region in COUNTRY_CODE_TO_REGION_CODE[code]:
+        plan = plan_for(code, region)
+        prefixes = [] if plan is None else [plan.international_prefix]
+        if plan is not None and plan.national_prefix is not None:
+            prefixes.append(plan.national_prefix.pattern)
+        for pattern in filter(None, prefixes):
+            starts = first_digits(pattern)
+            if starts is None:
+                continue
+            compiled = re.compile(pattern)
+            for digit in set(DIGITS) - starts:
+                for _ in range(50):
+                    tail = "".join(rng.choice(DIGITS) for _ in range(rng.randint(0, 16)))
+                    assert compiled.match(digit + tail) is None, (region, pattern, digit + tail)
 
 
 def _patterns(code: int) -> list[tuple[str, bool]]:

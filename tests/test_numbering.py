@@ -27,7 +27,15 @@ from polars.testing import assert_frame_equal
 
 from bench.make_contacts import COUNTRY_COLUMN, DEFAULT_REGION, contacts, write
 from pipeline.load import RAW_SCHEMA, load_contacts
-from pipeline.phones import describe_numbers, normalize, numbering, plan_checks, plans, reading
+from pipeline.phones import (
+    describe_numbers,
+    normalize,
+    numbering,
+    plan_checks,
+    plans,
+    reading,
+    threads,
+)
 
 # The reference and the fallback read every region's patterns, more than `re` caches: keep them.
 phonenumbers.enable_pattern_cache()
@@ -455,13 +463,13 @@ def test_normalize_is_the_same_with_or_without_it_on_every_region(
 def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads_from_keys: int | None
 ) -> None:
-    """Also with the keys read in slices on several threads, as a million-row file is."""
+    """Also with the keys read in slices on several threads, as a million-row file's are."""
     path = tmp_path / "contacts.csv"
     write(contacts(40_000, seed=11), path)
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
     slices: list[int] = []
     if threads_from_keys is not None:
-        monkeypatch.setattr(reading, "_THREADS_FROM_KEYS", threads_from_keys)
+        monkeypatch.setattr(threads, "ROWS_PER_THREAD", threads_from_keys)
         read = reading._interpret_vectorized
         monkeypatch.setattr(
             reading,
@@ -472,6 +480,23 @@ def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
     assert_same_normalize(frame, default_region=DEFAULT_REGION)
     if threads_from_keys is not None:
         assert len(slices) >= 2, "the keys were read in slices"
+
+
+def test_normalize_gives_the_same_rows_in_slices_as_in_one_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million-row file is cleaned and read one slice per thread; nothing may depend on it."""
+    path = tmp_path / "contacts.csv"
+    write(contacts(20_000, seed=5), path)
+    frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
+    monkeypatch.setattr(threads, "ROWS_PER_THREAD", frame.height + 1)
+    whole = normalize(frame, default_region=DEFAULT_REGION)
+    monkeypatch.setattr(threads, "ROWS_PER_THREAD", 3_000)
+    sliced = normalize(frame, default_region=DEFAULT_REGION)
+
+    assert_frame_equal(sliced.valid, whole.valid)
+    assert_frame_equal(sliced.rejects, whole.rejects)
+    assert sliced.distinct_values == whole.distinct_values
 
 
 # How the samples README loads each file (the files without a country column read national

@@ -33,7 +33,7 @@ from re._constants import (
 )
 from typing import Any
 
-__all__ = ["full_match_depth", "prefix_depth"]
+__all__ = ["first_digits", "full_match_depth", "prefix_depth"]
 
 _DIGITS = frozenset(range(ord("0"), ord("9") + 1))
 
@@ -52,6 +52,46 @@ def prefix_depth(pattern: str) -> int | None:
     """Leading digits that decide `pattern` as a prefix test (its longest match); None if
     unbounded."""
     return _max_length(sre_parse.parse(pattern))
+
+
+@cache
+def first_digits(pattern: str) -> frozenset[str] | None:
+    """The digits a match of `pattern` can start with; None if it can match the empty string, or
+    holds something this module does not read (then any digit may start a match)."""
+    first = _first(sre_parse.parse(pattern))
+    if first is None or first[1]:
+        return None
+    return frozenset(chr(code) for code in first[0])
+
+
+def _first(items: Items) -> tuple[set[int], bool] | None:
+    """The characters a match of the elements can start with, and whether it can be empty; None
+    where unsure. Anchors count as consuming nothing, which can only widen the answer."""
+    chars: set[int] = set()
+    for op, av in items:
+        if op is AT:
+            continue
+        if op is LITERAL:
+            return chars | {av}, False
+        if op is IN:
+            members = _class(av)
+            return (chars | members, False) if members else None
+        if op is SUBPATTERN:
+            parts = [_first(av[3])]
+        elif op is BRANCH:
+            parts = [_first(branch) for branch in av[1]]
+        elif op in (MAX_REPEAT, MIN_REPEAT):
+            body = _first(av[2])
+            parts = [None if body is None else (body[0], body[1] or av[0] == 0)]
+        else:
+            return None
+        known = [part for part in parts if part is not None]
+        if len(known) < len(parts):
+            return None
+        chars = chars.union(*(part_chars for part_chars, _ in known))
+        if not any(empty for _, empty in known):
+            return chars, False
+    return chars, True
 
 
 def _decisive(items: Items) -> int | None:

@@ -32,6 +32,7 @@ import polars as pl
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneNumberType
 
 from pipeline.phones import numbering
+from pipeline.phones.country_codes import CODE_OF_PREFIX
 from pipeline.phones.plan_checks import classify
 from pipeline.phones.plans import plan_for
 
@@ -157,7 +158,7 @@ def _block_answer(block: int, free: int) -> tuple[str | None, str | None] | None
 def _uniform(fixed: str, free: int) -> bool:
     """Whether phonenumbers answers alike for every number of a block, as the module docstring
     explains."""
-    code = numbering.CODE_OF_PREFIX[int(fixed[:3])]  # a block has three fixed digits at least
+    code = CODE_OF_PREFIX[int(fixed[:3])]  # a block has three fixed digits at least
     tests = None if code is None else _block_tests(code)
     if tests is None:
         return False

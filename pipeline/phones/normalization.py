@@ -19,6 +19,7 @@ from pipeline.phones.clean import CLEAN, KEY_REGION, REGION, VERDICT, check_regi
 from pipeline.phones.grouped_apply import distinct
 from pipeline.phones.reading import interpret
 from pipeline.phones.schemas import Contacts, validate_lazily
+from pipeline.phones.threads import in_slices
 from pipeline.phones.verdicts import as_rejects
 
 __all__ = ["NormalizeResult", "count_duplicates", "normalize"]
@@ -73,7 +74,8 @@ def normalize(
     parser. `_vectorized=False` sends every pair to phonenumbers one by one: for the tests and
     the benchmark that hold the vectorized reading (`reading`) to phonenumbers.
     """
-    prepared = prepare(frame, check_region(default_region))
+    region = check_region(default_region)
+    prepared = in_slices(frame, lambda rows: prepare(rows, region))
     # The rows no rule rejected are read, once per distinct key; `slot` is each such row's key.
     candidates = prepared.get_column(VERDICT).is_null().arg_true()
     pairs = prepared.select(pl.col(CLEAN, KEY_REGION).gather(candidates))

@@ -35,7 +35,9 @@ build answers the common case with fewer tests (digits that do not start with th
 a number the national prefix does not match, a number no specific type's pattern can match,
 tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
 on those rows only (`grouped_apply.settle`). Each build runs per region or country code on that
-group's rows, and writes its columns back by position, never by a join.
+group's rows, and writes its columns back by position, never by a join. Before any of that, the
+`+` numbers that no national prefix can start, most of an export, are parsed in one pass over
+every row (`_plain`): for them, grouping and merging would cost more than the reading.
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ from __future__ import annotations
 from functools import cache
 
 import polars as pl
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, ValidationResult
+from phonenumbers import NumberParseException, ValidationResult
 
+from pipeline.phones.country_codes import (
+    CODE_LENGTH_OF_PREFIX,
+    CODE_OF_PREFIX,
+    MAIN_REGION_OF_PREFIX,
+)
+from pipeline.phones.decisive import first_digits
 from pipeline.phones.grouped_apply import SETTLED, settle
 from pipeline.phones.phonenumbers_private import (
     MAX_INPUT_STRING_LENGTH,
@@ -54,7 +62,6 @@ from pipeline.phones.phonenumbers_private import (
 from pipeline.phones.plans import MAIN_REGIONS, Desc, Plan, plan_for, region_plan
 
 __all__ = [
-    "CODE_OF_PREFIX",
     "COUNTRY_CODE",
     "ERROR",
     "NATIONAL_NUMBER",
@@ -82,6 +89,8 @@ _DIGITS = "__digits"
 _NUMBER = "__number"
 _META_REGION = "__meta_region"
 _DECIDED = "__decided"
+_PLAIN = "__plain"
+_PREFIX = "__prefix"
 
 # `parse` keeps a national prefix unstripped if what is left has one of these lengths.
 _NOT_A_FULL_LENGTH = frozenset(
@@ -90,29 +99,6 @@ _NOT_A_FULL_LENGTH = frozenset(
         ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
         ValidationResult.INVALID_LENGTH,
     }
-)
-# `_extract_country_code` takes the first one, two or three digits that are a country code (none
-# starts with 0): so the first three digits decide it, and these tables, indexed by them, hold the
-# code, how many digits it has, and its main region.
-_CODES_OF_PREFIXES = [
-    next(
-        (
-            int(digits[:size])
-            for size in (1, 2, 3)
-            if digits[0] != "0" and int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE
-        ),
-        None,
-    )
-    for digits in (f"{prefix:03d}" for prefix in range(1000))
-]
-CODE_OF_PREFIX = pl.Series(_CODES_OF_PREFIXES, dtype=pl.Int32)
-"""The country code of a number's first three digits (as an index), null where none is."""
-_CODE_LENGTH_OF_PREFIX = pl.Series(
-    [None if code is None else len(str(code)) for code in _CODES_OF_PREFIXES], dtype=pl.UInt32
-)
-_MAIN_REGION_OF_PREFIX = pl.Series(
-    [None if code is None else MAIN_REGIONS[code] for code in _CODES_OF_PREFIXES],
-    dtype=pl.String,
 )
 
 
@@ -123,6 +109,9 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
     significant number as text, Italian leading zeros included, so `"+" + country_code +
     national_number` is the E.164 form) where it parses; `error` (a `NumberParseException` error
     type) where phonenumbers would raise; all three null where undecided.
+
+    Most values need none of the steps: they are parsed in one pass over all rows (`_plain`),
+    and only the others take the steps.
     """
     if values.is_empty():
         return pl.DataFrame(schema=_PARSE_OUTPUT)
@@ -143,7 +132,82 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
             ).alias(_DECIDED)
         )
         .collect()
+        .pipe(_plain)
     )
+    rest = frame.get_column(_PLAIN).not_().arg_true()
+    stepped = _parse_in_steps(frame[rest].drop(*_PARSE_OUTPUT, _PLAIN))
+    return pl.DataFrame(
+        [frame.get_column(name).scatter(rest, stepped.get_column(name)) for name in _PARSE_OUTPUT]
+    )
+
+
+def _plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """`parse` of the values that need none of its steps, marked by `_PLAIN` (the other rows'
+    columns are not used): those it cannot decide, and `+` values read without a region that
+    have too few digits, no country code, or a number that the national prefix of its code's
+    main region cannot start (so it is kept whole).
+
+    The steps (`_split_international` and `_strip_for_parsing`) give the same answers on these;
+    taking them in one pass over every row saves grouping and merging the many values that need
+    no more. Digits read in a region are left to the steps: most that need no national prefix
+    stripped start with the region's country code, and need `_split_national_exactly`.
+    """
+    digits, code, number = pl.col(_DIGITS), pl.col(COUNTRY_CODE), pl.col(NATIONAL_NUMBER)
+    prefix = pl.col(_PREFIX)
+    split = (
+        frame.lazy()
+        .with_columns(digits.str.slice(0, 3).cast(pl.UInt16, strict=False).alias(_PREFIX))
+        .with_columns(
+            pl.lit(CODE_OF_PREFIX).gather(prefix).alias(COUNTRY_CODE),
+            digits.str.slice(pl.lit(CODE_LENGTH_OF_PREFIX).gather(prefix)).alias(NATIONAL_NUMBER),
+        )
+        .collect()
+    )
+    # Whether the main region's national prefix leaves a number whole, by code * 10 + its
+    # first digit, for the codes the values hold.
+    kept = [False] * 10_000
+    for country_code in split.get_column(COUNTRY_CODE).unique().drop_nulls().to_list():
+        plan = plan_for(country_code, MAIN_REGIONS[country_code])
+        if plan is not None:
+            pattern = plan.national_prefix.pattern if plan.national_prefix else None
+            starts = None if pattern is None else first_digits(pattern)
+            for digit in range(10):
+                kept[country_code * 10 + digit] = pattern is None or (
+                    starts is not None and str(digit) not in starts
+                )
+    first = number.str.slice(0, 1).cast(pl.UInt16, strict=False)
+    too_few = digits.str.len_bytes() < 3
+    length = number.str.len_bytes()
+    decided = pl.col(_DECIDED)
+    error = (
+        pl.when(~decided)
+        .then(None)
+        .when(too_few)
+        .then(NumberParseException.NOT_A_NUMBER)
+        .when(code.is_null())
+        .then(NumberParseException.INVALID_COUNTRY_CODE)
+        .when(length < MIN_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_SHORT_NSN)
+        .when(length > MAX_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_LONG)
+    )
+    plain = ~decided | (
+        pl.col(_INTERNATIONAL)
+        & pl.col(_REGION).is_null()
+        & (too_few | code.is_null() | pl.lit(pl.Series(kept)).gather(code * 10 + first))
+    )
+    parsed = decided & pl.col(ERROR).is_null()
+    return (
+        split.lazy()
+        .with_columns(error.cast(pl.Int8).alias(ERROR), plain.fill_null(False).alias(_PLAIN))
+        .with_columns(pl.when(parsed).then(pl.col(COUNTRY_CODE, NATIONAL_NUMBER)))
+        .drop(_PREFIX)
+        .collect()
+    )
+
+
+def _parse_in_steps(frame: pl.DataFrame) -> pl.DataFrame:
+    """`parse` of the values `_plain` leaves, step after step."""
     decided = pl.col(_DECIDED)
     # A value read in a region first looks for its country code the way
     # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
@@ -198,8 +262,8 @@ def _split_international() -> dict[str, pl.Expr]:
     too_few = digits.str.len_bytes() < 3
     return {
         COUNTRY_CODE: code,
-        _NUMBER: digits.str.slice(pl.lit(_CODE_LENGTH_OF_PREFIX).gather(prefix)),
-        _META_REGION: pl.lit(_MAIN_REGION_OF_PREFIX).gather(prefix),
+        _NUMBER: digits.str.slice(pl.lit(CODE_LENGTH_OF_PREFIX).gather(prefix)),
+        _META_REGION: pl.lit(MAIN_REGION_OF_PREFIX).gather(prefix),
         ERROR: pl.when(too_few)
         .then(NumberParseException.NOT_A_NUMBER)
         .when(code.is_null())

@@ -46,14 +46,15 @@ def classify(country_codes: pl.Series, national_numbers: pl.Series) -> pl.DataFr
         ]
     )
     number = pl.col(NATIONAL_NUMBER)
-    codes = frame.get_column(COUNTRY_CODE).unique().drop_nulls().to_list()
-    depth = pl.col(COUNTRY_CODE).replace_strict(
-        {code: _depth(code) for code in codes}, default=MAX_LENGTH_FOR_NSN, return_dtype=pl.UInt32
-    )
-    # One integer per (code, length), one per leading digits (a 1 first keeps their zeros).
+    depths = [MAX_LENGTH_FOR_NSN] * 1000  # by country code, which has three digits at most
+    for code in frame.get_column(COUNTRY_CODE).unique().drop_nulls().to_list():
+        depths[code] = _depth(code)
+    depth = pl.lit(pl.Series(depths, dtype=pl.UInt32)).gather(pl.col(COUNTRY_CODE))
+    # One integer per (code, length), and one per leading digits: numbers that share the first
+    # also share how many leading digits the second reads, so leading zeros need no marking.
     key = frame.select(
         (pl.col(COUNTRY_CODE) * 32 + number.str.len_bytes().cast(pl.Int32)).alias("code"),
-        ("1" + number.str.slice(0, depth)).cast(pl.Int64).alias("digits"),
+        number.str.slice(0, depth).cast(pl.UInt64, strict=False).alias("digits"),
     )
     firsts, slots = distinct(key)
     return _classify_each(frame[firsts]).select(pl.all().gather(slots))

@@ -14,21 +14,15 @@ only one.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import polars as pl
 from phonenumbers import PhoneNumberType
 
 from pipeline.phones import numbering, reader
 from pipeline.phones.clean import CLEAN, KEY_REGION, VERDICT
 from pipeline.phones.plan_checks import classify
+from pipeline.phones.threads import in_slices
 
 __all__ = ["interpret"]
-
-_THREADS_FROM_KEYS = 100_000
-"""Distinct keys per thread below which the vectorized reading runs in one piece (`_in_threads`)."""
 
 # Working columns.
 _FOUND = "__found"
@@ -46,7 +40,7 @@ def interpret(
     with `vectorized` off).
     """
     if vectorized:
-        read = _in_threads(keys, lambda part: _interpret_vectorized(part, mobile_only))
+        read = in_slices(keys, lambda part: _interpret_vectorized(part, mobile_only))
     else:
         read = pl.DataFrame(
             {
@@ -61,25 +55,6 @@ def interpret(
     e164 = read.get_column("phone_e164").scatter(undecided, [e164 for e164, _ in outcomes])
     verdict = read.get_column(VERDICT).scatter(undecided, [verdict for _, verdict in outcomes])
     return pl.DataFrame([e164, verdict]), len(pairs)
-
-
-def _in_threads(keys: pl.DataFrame, read: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
-    """`read(keys)`, on one slice of the keys per core when there are `_THREADS_FROM_KEYS` or more.
-
-    The reading is polars queries built per region in Python; with two slices in two threads one
-    slice's query building runs while the other's queries do, which takes about a fifth off a
-    million keys on two cores. Each key's answer depends on the key alone, so the slices' answers
-    put end to end are the answer for all the keys.
-    """
-    threads = min(max(os.cpu_count() or 1, 2), keys.height // _THREADS_FROM_KEYS)
-    if threads < 2:
-        return read(keys)
-    size = -(-keys.height // threads)
-    with ThreadPoolExecutor(threads, thread_name_prefix="normalize") as pool:
-        parts = list(
-            pool.map(read, [keys.slice(start, size) for start in range(0, keys.height, size)])
-        )
-    return pl.concat(parts)
 
 
 def _interpret_vectorized(keys: pl.DataFrame, mobile_only: bool) -> pl.DataFrame:
