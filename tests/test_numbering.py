@@ -463,7 +463,7 @@ def test_normalize_is_the_same_with_or_without_it_on_every_region(
 def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads_from_keys: int | None
 ) -> None:
-    """Also with the keys read in slices on several threads, as a million-row file's are."""
+    """Also with the rows read in slices on several threads, as a million-row file's are."""
     path = tmp_path / "contacts.csv"
     write(contacts(40_000, seed=11), path)
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
@@ -485,7 +485,8 @@ def test_normalize_is_the_same_with_or_without_it_on_the_benchmark_corpus(
 def test_normalize_gives_the_same_rows_in_slices_as_in_one_piece(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A million-row file is cleaned and read one slice per thread; nothing may depend on it."""
+    """A million-row file is normalized one slice per thread; no row's answer may depend on it.
+    Only a number repeated in two slices is read twice."""
     path = tmp_path / "contacts.csv"
     write(contacts(20_000, seed=5), path)
     frame = load_contacts(path, country_column=COUNTRY_COLUMN).frame
@@ -496,7 +497,7 @@ def test_normalize_gives_the_same_rows_in_slices_as_in_one_piece(
 
     assert_frame_equal(sliced.valid, whole.valid)
     assert_frame_equal(sliced.rejects, whole.rejects)
-    assert sliced.distinct_values == whole.distinct_values
+    assert whole.distinct_values <= sliced.distinct_values < whole.distinct_values * 1.2
 
 
 # How the samples README loads each file (the files without a country column read national

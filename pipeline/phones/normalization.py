@@ -6,6 +6,10 @@ read once per distinct (cleaned value, region) pair (`reading`), and the answers
 rows by position: exports repeat numbers, in several spellings, and a distinct pair costs far
 more to read than a row costs to clean. A rejected row carries one integer, its verdict, until
 its reason and detail are written once per distinct verdict (`verdicts`).
+
+A large frame is normalized one slice per core (`threads`), each slice end to end: every row's
+answer depends on that row alone, and each step but the reading of the few undecided values is
+polars work that releases the GIL.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pipeline.phones.clean import CLEAN, KEY_REGION, REGION, VERDICT, check_regi
 from pipeline.phones.grouped_apply import distinct
 from pipeline.phones.reading import interpret
 from pipeline.phones.schemas import Contacts, validate_lazily
-from pipeline.phones.threads import in_slices
+from pipeline.phones.threads import map_slices
 from pipeline.phones.verdicts import as_rejects
 
 __all__ = ["NormalizeResult", "count_duplicates", "normalize"]
@@ -36,7 +40,8 @@ class NormalizeResult:
     """`source_file, source_line, raw_value, region, reason, detail` (see `rejects`)."""
     distinct_values: int
     """How many distinct (cleaned value, region) pairs the run read: rows that repeat a number,
-    even spelled differently, are read once."""
+    even spelled differently, are read once (once per slice, where a large frame is read in
+    slices)."""
     distinct_parsed: int
     """How many of those went to phonenumbers one by one (the vectorized reading left them
     undecided): the Python cost of the run."""
@@ -75,13 +80,25 @@ def normalize(
     the benchmark that hold the vectorized reading (`reading`) to phonenumbers.
     """
     region = check_region(default_region)
-    prepared = in_slices(frame, lambda rows: prepare(rows, region))
+    parts = map_slices(frame, lambda rows: _normalize(rows, region, mobile_only, _vectorized))
+    return NormalizeResult(
+        valid=pl.concat([part.valid for part in parts]),
+        rejects=pl.concat([part.rejects for part in parts]),
+        distinct_values=sum(part.distinct_values for part in parts),
+        distinct_parsed=sum(part.distinct_parsed for part in parts),
+    )
+
+
+def _normalize(
+    frame: pl.DataFrame, default_region: str | None, mobile_only: bool, vectorized: bool
+) -> NormalizeResult:
+    prepared = prepare(frame, default_region)
     # The rows no rule rejected are read, once per distinct key; `slot` is each such row's key.
     candidates = prepared.get_column(VERDICT).is_null().arg_true()
     pairs = prepared.select(pl.col(CLEAN, KEY_REGION).gather(candidates))
     firsts, slots = distinct(pairs)
     keys = pairs[firsts]
-    outcomes, parsed = interpret(keys, mobile_only, vectorized=_vectorized)
+    outcomes, parsed = interpret(keys, mobile_only, vectorized=vectorized)
     slot = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(candidates, slots)
     read = prepared.lazy().with_columns(
         outcomes.get_column("phone_e164").gather(slot),

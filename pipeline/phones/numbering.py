@@ -122,7 +122,7 @@ def parse(values: pl.Series, regions: pl.Series) -> pl.DataFrame:
         .lazy()
         .with_columns(
             international.alias(_INTERNATIONAL),
-            pl.when(international).then(value.str.slice(1)).otherwise(value).alias(_DIGITS),
+            value.str.strip_prefix("+").alias(_DIGITS),
         )
         .with_columns(
             (

@@ -20,7 +20,6 @@ from phonenumbers import PhoneNumberType
 from pipeline.phones import numbering, reader
 from pipeline.phones.clean import CLEAN, KEY_REGION, VERDICT
 from pipeline.phones.plan_checks import classify
-from pipeline.phones.threads import in_slices
 
 __all__ = ["interpret"]
 
@@ -40,7 +39,7 @@ def interpret(
     with `vectorized` off).
     """
     if vectorized:
-        read = in_slices(keys, lambda part: _interpret_vectorized(part, mobile_only))
+        read = _interpret_vectorized(keys, mobile_only)
     else:
         read = pl.DataFrame(
             {
