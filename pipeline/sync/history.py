@@ -49,8 +49,10 @@ def compare(base: Base | None, live: pl.Series, optouts: pl.Series) -> History:
     """
     if base is None:
         return History(None, EMPTY, EMPTY, 0, optouts)
-    ours = pl.concat([base.members, base.pending.added]).unique()
-    left = difference(difference(ours, live), base.pending.remove)
+    # Deduplicated once the (few) leavers are found, not before: a unique of a million-member
+    # base is a string hash table the size of the group, for the same set.
+    ours = pl.concat([base.members, base.pending.added])
+    left = difference(difference(ours, live), base.pending.remove).unique()
     if base.record is None:  # only a killed first run's note: who else is live is unknown
         return History(None, left, EMPTY, 0, optouts)
     new = difference(difference(live, base.members), base.pending.add)

@@ -325,3 +325,27 @@ async def test_list_members_refuses_a_body_that_is_not_an_array_of_numbers(body:
     async with asgi_client(answering(body)) as sinch:
         with pytest.raises(UnexpectedResponseError, match="members"):
             await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b' ["447911123456", "15551231234"]\n', ["+447911123456", "+15551231234"]),
+        (b'["447911123456","","15551231234"]', ["+447911123456", "+", "+15551231234"]),
+        (b'["44,79"]', ["+44,79"]),
+        (b'["\\u002b447911123456"]', ["+447911123456"]),
+        (b'["++447911123456"]', ["++447911123456"]),
+        (b'["4479+11"]', ["+4479+11"]),
+    ],
+    ids=["whitespace", "empty-value", "comma", "escaped-plus", "two-plus", "inner-plus"],
+)
+async def test_list_members_reads_any_array_of_strings_as_json_does(
+    body: bytes, expected: list[str]
+) -> None:
+    """Only a body of plain quoted digits takes the line reader; every other array of strings
+    (spaces, escapes, commas, odd values) is read by the JSON rules, value for value."""
+    async with asgi_client(answering(body)) as sinch:
+        members = await sinch.list_members("01FC66621VHDBN119Z8PMV1QPQ")
+    assert members.to_list() == expected
+    assert members.name == "phone_e164"
+    assert members.dtype == pl.String
