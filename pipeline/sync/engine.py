@@ -182,7 +182,7 @@ async def _plan(
             )
             await lock(targets)
             currents = {}
-        desired = desired_by_group(prepared.numbers, [t.key for t in targets])
+        desired = desired_by_group(prepared.numbers.frame(), [t.key for t in targets])
         plans = await asyncio.gather(
             *(
                 steps.run(

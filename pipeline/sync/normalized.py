@@ -78,6 +78,8 @@ class Numbers:
 
     def __init__(self) -> None:
         self._parts: dict[str, list[pl.Series]] = {}
+        self._deduplicated: set[str] = set()
+        """Groups whose parts are one deduplicated series (`_distinct`)."""
 
     @classmethod
     def of(cls, valid: pl.LazyFrame, rows: int = 500_000) -> Numbers:
@@ -93,22 +95,36 @@ class Numbers:
         digits = valid.select("group", _DIGITS)
         for (group,), part in digits.partition_by("group", as_dict=True).items():
             self._parts.setdefault(str(group), []).append(part.get_column("digits"))
+            self._deduplicated.discard(str(group))
+
+    def count(self) -> int:
+        """How many distinct (group, phone_e164) pairs there are."""
+        return sum(numbers.len() for numbers in self._distinct().values())
 
     def frame(self) -> pl.DataFrame:
         """The distinct (group, phone_e164) pairs, in no particular order (the plan sorts what
-        it sends); the group as a category, 4 bytes a number rather than its name's 16."""
+        it sends); the group as a category, 4 bytes a number rather than its name's 16.
+
+        Built when the plan asks for it, not before: a million numbers as text are some 30 MB
+        that nothing before the plan needs (the cache entry is written without them)."""
         frames = [
-            pl.concat(parts)
-            .unique()
-            .to_frame()
-            .select(
+            numbers.to_frame().select(
                 pl.lit(group, pl.Categorical).alias("group"),
                 pl.concat_str(pl.lit("+"), pl.col("digits").cast(pl.String)).alias("phone_e164"),
             )
-            for group, parts in self._parts.items()
+            for group, numbers in self._distinct().items()
         ]
         empty = pl.DataFrame(schema={"group": pl.Categorical, "phone_e164": pl.String})
         return pl.concat([empty, *frames])
+
+    def _distinct(self) -> dict[str, pl.Series]:
+        """Each group's numbers, deduplicated; its parts are replaced by the result, so that
+        counting and then building the frame deduplicate once."""
+        for group, parts in self._parts.items():
+            if group not in self._deduplicated:
+                parts[:] = [pl.concat(parts).unique()]
+                self._deduplicated.add(group)
+        return {group: parts[0] for group, parts in self._parts.items()}
 
 
 @dataclass

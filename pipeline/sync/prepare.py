@@ -47,8 +47,9 @@ a quarter of a million rows keeps both small."""
 class Prepared:
     """The normalized input, from the files or from the cache, and what the report needs of it."""
 
-    numbers: pl.DataFrame
-    """The distinct (group, phone_e164) pairs of the valid rows: what the plan works on."""
+    numbers: Numbers
+    """The distinct (group, phone_e164) pairs of the valid rows: what the plan works on
+    (`Numbers.frame`)."""
     valid: ValidRows
     """Rows with a number and a group, kept on disk (`normalized`)."""
     rejects: pl.DataFrame
@@ -86,7 +87,7 @@ class Prepared:
         extra = entry.extra
         files = [native(f) for f in extra["files"]]  # a URL stays one (a Path eats `//`)
         valid = ValidRows.from_cache(entry)
-        numbers = Numbers.of(valid.scan()).frame()
+        numbers = Numbers.of(valid.scan())
         return cls(numbers, valid, entry.rejects, **{**extra, "files": files, "digest": digest})
 
 
@@ -255,14 +256,13 @@ async def _normalize(
 
 def _finish(stream: load.ContactStream, gathered: Gathered) -> Prepared:
     """The distinct numbers, the checked rejects and the duplicates of the gathered input."""
-    numbers = gathered.numbers.frame()
     return Prepared(
-        numbers,
+        gathered.numbers,
         gathered.valid,
         gathered.rejects(),
         list(stream.files),
         gathered.rows,
         list(stream.notes),
         sorted(gathered.groups),
-        gathered.valid.rows - numbers.height,
+        gathered.valid.rows - gathered.numbers.count(),
     )
