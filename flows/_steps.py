@@ -157,8 +157,8 @@ class PrefectSteps(LocalSteps):
         self, stage: str, function: Callable[..., T], calls: Iterable[Mapping[str, Any]]
     ) -> AsyncGenerator[T, None]:
         """Each argument set a task run on the run's task runner (`normalize-0`, ...), handed to
-        it as a slot frees (`bounded_map`: the partitions are read as they are needed): at most
-        two at once on threads, `DASK_IN_FLIGHT` on a cluster."""
+        it as a slot frees (`bounded_map`: the partitions are read as they are needed): one at a
+        time on threads (`MAX_PARALLEL`: each uses every core), `DASK_IN_FLIGHT` on a cluster."""
         runner = task_runner_for(self._runner, self._dask_address)
         staged = task(function, name=stage, cache_policy=NO_CACHE, persist_result=False)
         numbers = itertools.count()
