@@ -149,8 +149,9 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
 
     The steps (`_split_international` and `_strip_for_parsing`) give the same answers on these;
     taking them in one pass over every row saves grouping and merging the many values that need
-    no more. Digits read in a region are left to the steps: most that need no national prefix
-    stripped start with the region's country code, and need `_split_national_exactly`.
+    no more. Digits read in a region are left to the steps: many start with a trunk prefix or
+    the region's country code, which only the steps can read, and telling the others apart here
+    cost more than it saved.
     """
     digits, code, number = pl.col(_DIGITS), pl.col(COUNTRY_CODE), pl.col(NATIONAL_NUMBER)
     prefix = pl.col(_PREFIX)
