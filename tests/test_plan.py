@@ -11,7 +11,6 @@ from pipeline.sync.plan import (
     Mode,
     RemovalGuardError,
     check_removal_guard,
-    desired_by_group,
     plan_group,
     reject_rows_without_group,
 )
@@ -205,26 +204,36 @@ def test_guard_ignores_add_and_remove_modes():
     check_removal_guard([plan], max_remove_fraction=0.0)
 
 
-def test_desired_by_group_gives_every_key_an_entry():
-    valid = pl.DataFrame({"group": ["a", "a", "b"], "phone_e164": ["+1", "+2", "+3"]})
-    desired = desired_by_group(valid, ["a", "b", "c"])
-    assert desired["a"].to_list() == ["+1", "+2"]
-    assert desired["b"].to_list() == ["+3"]
-    assert desired["c"].len() == 0
-
-
-@pytest.mark.parametrize(
-    "groups",
-    [["a", "a", "a"], ["a", "b", "a"], ["a", None, "a"], []],
-    ids=["all-one-group", "another-group", "null-group", "empty"],
+@settings(max_examples=200, deadline=None)
+@given(
+    current=NUMBERS,
+    desired=st.sets(st.integers(min_value=0, max_value=40), max_size=30),
+    suppressed=NUMBERS,
+    mode=st.sampled_from(list(Mode)),
 )
-def test_desired_by_group_for_one_key_holds_exactly_that_groups_numbers(groups):
-    valid = pl.DataFrame(
-        {"group": groups, "phone_e164": [f"+{i}" for i in range(len(groups))]},
-        schema={"group": pl.String, "phone_e164": pl.String},
-    )
-    wanted = [f"+{i}" for i, group in enumerate(groups) if group == "a"]
-    assert desired_by_group(valid, ["a"])["a"].to_list() == wanted
+def test_desired_numbers_given_as_digits_plan_as_their_text_does(
+    current, desired, suppressed, mode
+):
+    """A sync hands the plan each group's numbers as the integers it keeps them in
+    (`normalized.Numbers`): the plan must be the one their text gives, also when an odd live
+    member makes every side compare text."""
+    text = series({number(i) for i in desired})
+    plans = [
+        plan_group(
+            key="g",
+            group_id=None,
+            name="g",
+            current=series(current),
+            desired=wanted,
+            suppressed=series(suppressed),
+            mode=mode,
+        )
+        for wanted in (text, text.str.slice(1).cast(pl.UInt64))
+    ]
+    for field in ("add", "remove", "joined", "current"):
+        assert getattr(plans[1], field).to_list() == getattr(plans[0], field).to_list(), field
+    for count in ("unchanged", "suppressed_skipped", "suppressed_removals", "final_size"):
+        assert getattr(plans[1], count) == getattr(plans[0], count), count
 
 
 def test_rows_without_a_group_become_no_group_rejects():

@@ -40,7 +40,7 @@ from pipeline.sync.memory import Memory, StateNotSavedError
 from pipeline.sync.options import SyncOptions
 from pipeline.sync.outcome import group_report, record_outcome, two_way_notes
 from pipeline.sync.outputs import check_outputs, output_paths, write_or_fall_back
-from pipeline.sync.plan import GroupPlan, check_removal_guard, desired_by_group, plan_group
+from pipeline.sync.plan import GroupPlan, check_removal_guard, plan_group
 from pipeline.sync.prepare import Prepared, load_suppressions, prepare
 from pipeline.sync.report import GroupReport, SyncReport
 from pipeline.sync.steps import LocalSteps
@@ -182,7 +182,7 @@ async def _plan(
             )
             await lock(targets)
             currents = {}
-        desired = desired_by_group(prepared.numbers.frame(), [t.key for t in targets])
+        desired = prepared.numbers.by_group([t.key for t in targets])
         plans = await asyncio.gather(
             *(
                 steps.run(

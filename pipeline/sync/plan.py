@@ -25,7 +25,6 @@ __all__ = [
     "RemovalGuardError",
     "allowed_removals",
     "check_removal_guard",
-    "desired_by_group",
     "difference",
     "differences",
     "member_of",
@@ -121,10 +120,11 @@ def differences(first: pl.Series, second: pl.Series) -> tuple[pl.Series, pl.Seri
 
 
 def _not_in(left: pl.DataFrame, right: pl.DataFrame) -> pl.Series:
-    return _join(left, right, "anti").get_column("phone_e164")
+    return _numbers(_join(left, right, "anti"))
 
 
-_NUMBER = pl.col("phone_e164")
+_TEXT = "phone_e164"
+_NUMBER = pl.col(_TEXT)
 _DIGITS = _NUMBER.str.slice(1).cast(pl.UInt64, strict=False)
 _CANONICAL = (
     pl.col("key").is_not_null() & _NUMBER.str.starts_with("+") & _NUMBER.str.slice(1, 1).ne("0")
@@ -132,19 +132,37 @@ _CANONICAL = (
 
 
 def _keyed(*numbers: pl.Series) -> list[pl.DataFrame]:
-    """Each set of numbers as a `phone_e164` frame with the `key` every join compares.
+    """Each set of numbers as a frame with the `key` every join compares (and `phone_e164`, but
+    for a set given as digits: see `_numbers`).
 
     E.164 as this package writes it (`+`, then digits not starting with 0) maps one to one onto
     its digits as an integer, and polars hashes an integer several times faster than a string:
-    the diff of an unchanged million-member group takes half the time. If any side holds a value
-    of another shape (a member the API listed oddly), every side compares the strings themselves,
-    so a set is never wrong, only slower to compute.
+    the diff of an unchanged million-member group takes half the time. A set may come as those
+    integers already (UInt64, as `normalized.Numbers` keeps the desired numbers): a million of
+    them are 8 MB, their text several times that. If any side holds a value of another shape (a
+    member the API listed oddly), every side compares the strings themselves, so a set is never
+    wrong, only slower to compute.
     """
-    frames = [n.cast(pl.String).drop_nulls().rename("phone_e164").to_frame() for n in numbers]
-    keyed = [frame.with_columns(_DIGITS.alias("key")) for frame in frames]
-    if all(frame.select(_CANONICAL.all()).item() for frame in keyed):
+    keyed = [
+        n.drop_nulls().rename("key").to_frame()
+        if n.dtype == pl.UInt64
+        else n.cast(pl.String)
+        .drop_nulls()
+        .rename("phone_e164")
+        .to_frame()
+        .with_columns(_DIGITS.alias("key"))
+        for n in numbers
+    ]
+    if all(frame.select(_CANONICAL.all()).item() for frame in keyed if _TEXT in frame.columns):
         return keyed
-    return [frame.with_columns(_NUMBER.alias("key")) for frame in frames]
+    return [_numbers(frame).to_frame().with_columns(_NUMBER.alias("key")) for frame in keyed]
+
+
+def _numbers(frame: pl.DataFrame) -> pl.Series:
+    """A keyed frame's numbers as E.164 text (made from the digits for a set given as digits)."""
+    if _TEXT in frame.columns:
+        return frame.get_column(_TEXT)
+    return ("+" + frame.get_column("key").cast(pl.String)).rename(_TEXT)
 
 
 def _join(left: pl.DataFrame, right: pl.DataFrame, how: Literal["anti", "semi"]) -> pl.DataFrame:
@@ -158,7 +176,7 @@ def _join(left: pl.DataFrame, right: pl.DataFrame, how: Literal["anti", "semi"])
 def _series(frame: pl.DataFrame, *, distinct: bool = False) -> pl.Series:
     """Distinct and sorted: batches come out the same on every run (`distinct`: the rows are
     already, and a million numbers are not hashed again)."""
-    numbers = frame.get_column("phone_e164")
+    numbers = _numbers(frame)
     return (numbers if distinct else numbers.unique()).sort()
 
 
@@ -283,25 +301,6 @@ def check_removal_guard(
     ]
     if tripped:
         raise RemovalGuardError(tripped, max_remove_fraction)
-
-
-def desired_by_group(valid: pl.DataFrame, keys: Sequence[str]) -> dict[str, pl.Series]:
-    """Split the valid contacts into one number series per target group (empty for unnamed keys).
-
-    Every key gets an entry, so a group the file names but whose rows were all rejected (or an
-    empty input) still gets a plan: in mirror mode that is what makes the guard speak up.
-    """
-    empty = pl.Series("phone_e164", [], dtype=pl.String)
-    groups = valid.get_column("group")
-    if len(keys) == 1 and groups.len() and (groups == keys[0]).all(ignore_nulls=False):
-        return {keys[0]: valid.get_column("phone_e164")}  # one group (--group): nothing to split
-    parts = {
-        str(key[0]): frame.get_column("phone_e164")
-        for key, frame in valid.select("group", "phone_e164")
-        .partition_by("group", as_dict=True)
-        .items()
-    }
-    return {key: parts.get(key, empty) for key in keys}
 
 
 def reject_rows_without_group(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

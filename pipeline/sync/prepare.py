@@ -48,8 +48,8 @@ class Prepared:
     """The normalized input, from the files or from the cache, and what the report needs of it."""
 
     numbers: Numbers
-    """The distinct (group, phone_e164) pairs of the valid rows: what the plan works on
-    (`Numbers.frame`)."""
+    """The distinct numbers of each group of the valid rows: what the plan works on
+    (`Numbers.by_group`)."""
     valid: ValidRows
     """Rows with a number and a group, kept on disk (`normalized`)."""
     rejects: pl.DataFrame
