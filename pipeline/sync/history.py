@@ -56,6 +56,8 @@ def compare(base: Base | None, live: pl.Series, optouts: pl.Series) -> History:
     if base.record is None:  # only a killed first run's note: who else is live is unknown
         return History(None, left, EMPTY, 0, optouts)
     new = difference(difference(live, base.members), base.pending.add)
-    kept_before = base.joined.filter(member_of(base.joined, live))
+    # Live members probed against the (few) earlier joiners: hashing the live side instead would
+    # build a table of a million strings for a handful of answers.
+    kept_before = live.filter(member_of(live, base.joined))
     joined = pl.concat([new, kept_before]).unique()
     return History(base.record, left, joined, new.len(), optouts)
