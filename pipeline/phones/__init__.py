@@ -8,10 +8,12 @@ the order a value meets them:
 
 - `clean`: what the text alone tells (separators, Excel damage, exit codes, rule rejects);
 - `reading`: the distinct values against the numbering plan, vectorized (`numbering` parses,
-  `plan_checks` finds region, type and validity, both from `plans`, run by `grouped_apply`),
+  `plan_checks` finds region, type and validity, both from `plans`, run by `grouped_apply`;
+  `country_codes` finds a number's code from its first digits),
   then one by one (`reader`, in worker processes for many);
 - `verdicts`: a rejected row's reason and detail; `rejects`: that vocabulary and the file;
-- `normalization`: `normalize`, which runs the above and checks the result (`schemas`);
+- `normalization`: `normalize`, which runs the above (a slice of a large frame per core,
+  `threads`) and checks the result (`schemas`);
 - `describe`: region and type of valid numbers, for snapshots;
 - `cache`: normalized results on disk, keyed by the files, the options and this code.
 """
