@@ -83,11 +83,8 @@ def prepare(frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
     """
     raw = _nfkc(frame.get_column("phone_raw"))
     messy = raw.str.contains(_PLAIN).not_().fill_null(True).arg_true()
-    tidied = _tidy(raw.gather(messy))
-    digits = raw.scatter(messy, tidied.get_column(_TEXT))
-    text_rule = pl.repeat(None, frame.height, dtype=pl.Int32, eager=True).scatter(
-        messy, tidied.get_column(VERDICT)
-    )
+    tidied = _merged(raw, messy, _tidy(raw.gather(messy)))
+    digits, text_rule = tidied.get_column(_TEXT), tidied.get_column(VERDICT)
     cells = _regions(frame.get_column("region_raw"), default_region)
     # Each row's cell, as its place among the distinct cells: one hash lookup a row.
     cell = (
@@ -131,12 +128,17 @@ def _tidy(raw: pl.Series) -> pl.DataFrame:
         .fill_null(True)
         .arg_true()
     )
-    tidied = _tidy_each(raw.gather(rest))
+    return _merged(bare, rest, _tidy_each(raw.gather(rest)))
+
+
+def _merged(values: pl.Series, rows: pl.Series, tidied: pl.DataFrame) -> pl.DataFrame:
+    """`values` with `tidied`'s text at `rows` (`_TEXT`), and `tidied`'s verdicts there, null
+    elsewhere (`VERDICT`): the rows a step skipped keep what they had and break no rule."""
     return pl.DataFrame(
         [
-            bare.scatter(rest, tidied.get_column(_TEXT)).alias(_TEXT),
-            pl.repeat(None, raw.len(), dtype=pl.Int32, eager=True)
-            .scatter(rest, tidied.get_column(VERDICT))
+            values.scatter(rows, tidied.get_column(_TEXT)).alias(_TEXT),
+            pl.repeat(None, values.len(), dtype=pl.Int32, eager=True)
+            .scatter(rows, tidied.get_column(VERDICT))
             .alias(VERDICT),
         ]
     )

@@ -13,7 +13,13 @@ from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from pipeline.phones.plans import MAIN_REGIONS
 
-__all__ = ["CODE_LENGTH_OF_PREFIX", "CODE_OF_PREFIX", "MAIN_REGION_OF_PREFIX"]
+__all__ = [
+    "CODE_LENGTH_OF_PREFIX",
+    "CODE_OF_PREFIX",
+    "MAIN_REGION_OF_PREFIX",
+    "after_plus",
+    "first_three",
+]
 
 _CODES = [
     next(
@@ -36,3 +42,15 @@ MAIN_REGION_OF_PREFIX = pl.Series(
     [None if code is None else MAIN_REGIONS[code] for code in _CODES], dtype=pl.String
 )
 """The main region of the code (the one `parse` reads the number with)."""
+
+
+def first_three(digits: pl.Expr) -> pl.Expr:
+    """The first three digits as an integer: the index of these tables."""
+    return digits.str.slice(0, 3).cast(pl.UInt16, strict=False)
+
+
+def after_plus(digits: pl.Expr, first: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """`_maybe_extract_country_code` on the digits after a `+` (`first`: `first_three` of
+    them): the country code, and the number after it."""
+    code = pl.lit(CODE_OF_PREFIX).gather(first)
+    return code, digits.str.slice(pl.lit(CODE_LENGTH_OF_PREFIX).gather(first))

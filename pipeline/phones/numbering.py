@@ -47,11 +47,7 @@ from functools import cache
 import polars as pl
 from phonenumbers import NumberParseException, ValidationResult
 
-from pipeline.phones.country_codes import (
-    CODE_LENGTH_OF_PREFIX,
-    CODE_OF_PREFIX,
-    MAIN_REGION_OF_PREFIX,
-)
+from pipeline.phones.country_codes import MAIN_REGION_OF_PREFIX, after_plus, first_three
 from pipeline.phones.decisive import first_digits
 from pipeline.phones.grouped_apply import SETTLED, settle
 from pipeline.phones.phonenumbers_private import (
@@ -154,14 +150,11 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
     cost more than it saved.
     """
     digits, code, number = pl.col(_DIGITS), pl.col(COUNTRY_CODE), pl.col(NATIONAL_NUMBER)
-    prefix = pl.col(_PREFIX)
+    found_code, after_code = after_plus(digits, pl.col(_PREFIX))
     split = (
         frame.lazy()
-        .with_columns(digits.str.slice(0, 3).cast(pl.UInt16, strict=False).alias(_PREFIX))
-        .with_columns(
-            pl.lit(CODE_OF_PREFIX).gather(prefix).alias(COUNTRY_CODE),
-            digits.str.slice(pl.lit(CODE_LENGTH_OF_PREFIX).gather(prefix)).alias(NATIONAL_NUMBER),
-        )
+        .with_columns(first_three(digits).alias(_PREFIX))
+        .with_columns(found_code.alias(COUNTRY_CODE), after_code.alias(NATIONAL_NUMBER))
         .collect()
     )
     # Whether the main region's national prefix leaves a number whole, by code * 10 + its
@@ -177,25 +170,12 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
                     starts is not None and str(digit) not in starts
                 )
     first = number.str.slice(0, 1).cast(pl.UInt16, strict=False)
-    too_few = digits.str.len_bytes() < 3
-    length = number.str.len_bytes()
-    decided = pl.col(_DECIDED)
-    error = (
-        pl.when(~decided)
-        .then(None)
-        .when(too_few)
-        .then(NumberParseException.NOT_A_NUMBER)
-        .when(code.is_null())
-        .then(NumberParseException.INVALID_COUNTRY_CODE)
-        .when(length < MIN_LENGTH_FOR_NSN)
-        .then(NumberParseException.TOO_SHORT_NSN)
-        .when(length > MAX_LENGTH_FOR_NSN)
-        .then(NumberParseException.TOO_LONG)
-    )
+    decided, refused = pl.col(_DECIDED), _plus_error(digits, code)
+    error = pl.when(decided).then(pl.coalesce(refused, _length_error(number)))
     plain = ~decided | (
         pl.col(_INTERNATIONAL)
         & pl.col(_REGION).is_null()
-        & (too_few | code.is_null() | pl.lit(pl.Series(kept)).gather(code * 10 + first))
+        & (refused.is_not_null() | pl.lit(pl.Series(kept)).gather(code * 10 + first))
     )
     parsed = decided & pl.col(ERROR).is_null()
     return (
@@ -257,21 +237,16 @@ def _split(international: bool, region: str | None) -> dict[str, pl.Expr]:
 def _split_international() -> dict[str, pl.Expr]:
     """`+` and digits: `_maybe_extract_country_code` after a `+`, with `parse`'s checks on it."""
     digits = pl.col(_DIGITS)
-    prefix = digits.str.slice(0, 3).cast(pl.UInt16, strict=False)
-    code = pl.lit(CODE_OF_PREFIX).gather(prefix)
-    # `_is_viable_phone_number`: after a `+`, three digits at least.
-    too_few = digits.str.len_bytes() < 3
+    prefix = first_three(digits)
+    code, number = after_plus(digits, prefix)
     return {
         COUNTRY_CODE: code,
-        _NUMBER: digits.str.slice(pl.lit(CODE_LENGTH_OF_PREFIX).gather(prefix)),
+        _NUMBER: number,
         _META_REGION: pl.lit(MAIN_REGION_OF_PREFIX).gather(prefix),
-        ERROR: pl.when(too_few)
-        .then(NumberParseException.NOT_A_NUMBER)
-        .when(code.is_null())
-        .then(NumberParseException.INVALID_COUNTRY_CODE),
+        ERROR: _plus_error(digits, code),
         # Without a country code `parse` retries the digits as a national number: that fails for
         # certain only without a region.
-        _DECIDED: too_few | code.is_not_null() | pl.col(_REGION).is_null(),
+        _DECIDED: (digits.str.len_bytes() < 3) | code.is_not_null() | pl.col(_REGION).is_null(),
         SETTLED: pl.lit(True),
     }
 
@@ -336,14 +311,10 @@ def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Ex
     if plan is None:
         return {_DECIDED: pl.lit(False), SETTLED: pl.lit(True)}
     number = pl.col(_NUMBER)
-    length = number.str.len_bytes()
     prefix = plan.national_prefix
     return {
         NATIONAL_NUMBER: number,
-        ERROR: pl.when(length < MIN_LENGTH_FOR_NSN)
-        .then(NumberParseException.TOO_SHORT_NSN)
-        .when(length > MAX_LENGTH_FOR_NSN)
-        .then(NumberParseException.TOO_LONG),
+        ERROR: _length_error(number),
         _DECIDED: pl.lit(True),
         SETTLED: pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern),
     }
@@ -369,6 +340,28 @@ def _strip_for_parsing_exactly(country_code: int, region: str | None) -> dict[st
         .then(NumberParseException.TOO_LONG),
         _DECIDED: too_short | decided,
     }
+
+
+def _plus_error(digits: pl.Expr, code: pl.Expr) -> pl.Expr:
+    """`parse`'s error for `+` and digits before the national number is read: too few digits
+    (`_is_viable_phone_number` wants three), or no country code; null if neither."""
+    return (
+        pl.when(digits.str.len_bytes() < 3)
+        .then(NumberParseException.NOT_A_NUMBER)
+        .when(code.is_null())
+        .then(NumberParseException.INVALID_COUNTRY_CODE)
+    )
+
+
+def _length_error(number: pl.Expr) -> pl.Expr:
+    """`parse`'s error for a national number too short or too long; null if neither."""
+    length = number.str.len_bytes()
+    return (
+        pl.when(length < MIN_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_SHORT_NSN)
+        .when(length > MAX_LENGTH_FOR_NSN)
+        .then(NumberParseException.TOO_LONG)
+    )
 
 
 def _strip_national_prefix(number: pl.Expr, plan: Plan) -> tuple[pl.Expr, pl.Expr]:
