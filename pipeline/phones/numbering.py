@@ -32,8 +32,8 @@ which Python's `re` and Rust's `regex` pick the same match.
 
 Speed: most numbers take the short way through each step, so the busiest steps run twice. A fast
 build answers the common case with fewer tests (digits that do not start with the country code,
-a number the national prefix does not match, a number no specific type's pattern can match,
-tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
+a number the national prefix does not match or that no valid number starts like, as a trunk `0`,
+a number no specific type's pattern can match, tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
 on those rows only (`grouped_apply.settle`). Each build runs per region or country code on that
 group's rows, and writes its columns back by position, never by a join. Before any of that, the
 `+` numbers that no national prefix can start, most of an export, are parsed in one pass over
@@ -194,21 +194,15 @@ def _parse_in_steps(frame: pl.DataFrame) -> pl.DataFrame:
     # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
     # step with the metadata that `parse` holds by then. Each step settles the common case, and
     # an exact step takes the rest.
-    split = settle(
-        frame,
-        decided,
+    fast_split, exact_split = (
         ([_INTERNATIONAL, _REGION], _split),
         ([_REGION], _split_national_exactly),
-        _SPLIT_SCHEMA,
     )
+    split = settle(frame, decided, fast_split, exact_split, _SPLIT_SCHEMA)
     pending = decided & pl.col(ERROR).is_null()
     by = [COUNTRY_CODE, _META_REGION]
     parsed = settle(
-        split,
-        pending,
-        (by, _strip_for_parsing),
-        (by, _strip_for_parsing_exactly),
-        _PARSED_SCHEMA,
+        split, pending, (by, _strip_for_parsing), (by, _strip_for_parsing_exactly), _PARSED_SCHEMA
     )
     return parsed.select(
         pl.when(pending).then(COUNTRY_CODE).alias(COUNTRY_CODE),
@@ -304,31 +298,30 @@ def _split_national_exactly(region: str | None) -> dict[str, pl.Expr]:
 
 @cache
 def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Expr]:
-    """The rest of `parse` once the country code is known, for the numbers the national prefix
-    does not match: they stay as they are. The others are left unsettled, for
-    `_strip_for_parsing_exactly`."""
+    """The rest of `parse` once the country code is known, for the numbers no test of the general
+    pattern can change: those the national prefix does not match, and those whose first digit
+    cannot start a match (a trunk `0`). The others are left unsettled, for the exact step."""
     plan = plan_for(country_code, region)
     if plan is None:
         return {_DECIDED: pl.lit(False), SETTLED: pl.lit(True)}
-    number = pl.col(_NUMBER)
-    prefix = plan.national_prefix
-    return {
-        NATIONAL_NUMBER: number,
-        ERROR: _length_error(number),
-        _DECIDED: pl.lit(True),
-        SETTLED: pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern),
-    }
+    number, prefix = pl.col(_NUMBER), plan.national_prefix
+    unmatched = pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern)
+    settled = unmatched | _cannot_match(number, plan.general)
+    return {**_strip_for_parsing_exactly(country_code, region, False), SETTLED: settled}
 
 
 @cache
-def _strip_for_parsing_exactly(country_code: int, region: str | None) -> dict[str, pl.Expr]:
-    """The rest of `parse` once the country code is known: the national prefix and the lengths."""
+def _strip_for_parsing_exactly(
+    country_code: int, region: str | None, test_general: bool = True
+) -> dict[str, pl.Expr]:
+    """The rest of `parse` once the country code is known: the national prefix and the lengths
+    (without the general pattern's tests if not `test_general`: see `_strip_national_prefix`)."""
     plan = plan_for(country_code, region)
     if plan is None:
         return {_DECIDED: pl.lit(False)}
     number = pl.col(_NUMBER)
     too_short = number.str.len_bytes() < MIN_LENGTH_FOR_NSN
-    stripped, decided = _strip_national_prefix(number, plan)
+    stripped, decided = _strip_national_prefix(number, plan, test_general=test_general)
     # The strip stands only if it leaves a number of a full length.
     full = plan.lengths_where(lambda result: result not in _NOT_A_FULL_LENGTH)
     national = pl.when(stripped.str.len_bytes().is_in(full)).then(stripped).otherwise(number)
@@ -364,15 +357,20 @@ def _length_error(number: pl.Expr) -> pl.Expr:
     )
 
 
-def _strip_national_prefix(number: pl.Expr, plan: Plan) -> tuple[pl.Expr, pl.Expr]:
-    """`_maybe_strip_national_prefix_carrier_code`: (the number after it, whether decided)."""
+def _strip_national_prefix(
+    number: pl.Expr, plan: Plan, *, test_general: bool = True
+) -> tuple[pl.Expr, pl.Expr]:
+    """`_maybe_strip_national_prefix_carrier_code`: (the number after it, whether decided);
+    without `test_general`, for numbers the general pattern cannot match only (`_cannot_match`)."""
     prefix = plan.national_prefix
     if prefix is None:
         return number, pl.lit(True)
     matched = number.str.extract(prefix.pattern, 0)
     stripped = number.str.slice(matched.str.len_bytes())
     # No strip that turns a number fitting the general pattern into one that does not.
-    kept = matched.is_null() | (_matches(number, plan.general) & ~_matches(stripped, plan.general))
+    kept = matched.is_null()
+    if test_general:
+        kept = kept | (_matches(number, plan.general) & ~_matches(stripped, plan.general))
     plain = (
         pl.lit(True)
         if prefix.transform_group is None
@@ -387,6 +385,14 @@ def _strip_national_prefix(number: pl.Expr, plan: Plan) -> tuple[pl.Expr, pl.Exp
 def _matches(number: pl.Expr, desc: Desc | None) -> pl.Expr:
     """`_match_national_number`: the pattern alone, no length check."""
     return pl.lit(False) if desc is None else number.str.contains(desc.pattern)
+
+
+def _cannot_match(number: pl.Expr, desc: Desc | None) -> pl.Expr:
+    """Whether the first digit rules out a match of the pattern (false where unsure)."""
+    if desc is None:
+        return pl.lit(True)
+    starts = first_digits(desc.pattern)
+    return pl.lit(False) if starts is None else ~number.str.slice(0, 1).is_in(sorted(starts))
 
 
 def _prefixed(number: pl.Expr, pattern: str | None) -> pl.Expr:

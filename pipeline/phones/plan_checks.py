@@ -65,9 +65,8 @@ def _depth(country_code: int) -> int:
     """The leading digits that decide every test `_classify_each` makes on the code's numbers."""
     depths = []
     for _, plan in _plans(country_code):
+        # `any_specific` is the alternation of patterns counted here: it reads no deeper.
         depths += [full_match_depth(pattern) for pattern in plan.number_patterns]
-        if plan.any_specific is not None:
-            depths.append(full_match_depth(plan.any_specific))
         if plan.leading_digits is not None:
             depths.append(prefix_depth(plan.leading_digits))
     known = [depth for depth in depths if depth is not None]
