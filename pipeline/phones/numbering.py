@@ -31,10 +31,11 @@ country code is, whether a group took part) rely on both engines' leftmost-first
 which Python's `re` and Rust's `regex` pick the same match.
 
 Speed: most numbers take the short way through each step, so the busiest steps run twice. A fast
-build answers the common case with fewer tests (digits that do not start with the country code,
-a number the national prefix does not match or that no valid number starts like, as a trunk `0`,
-a number no specific type's pattern can match, tested all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs
-on those rows only (`grouped_apply.settle`). Each build runs per region or country code on that
+build answers the common case with fewer tests (digits that do not start with the country code;
+a number the national prefix does not match, or whose first digit no number of the general
+pattern starts with, as after a trunk `0`; a number no specific type's pattern can match, tested
+all at once) and leaves the rest unsettled; an exact build, phonenumbers' every test, runs on
+those rows only (`grouped_apply.settle`). Each build runs per region or country code on that
 group's rows, and writes its columns back by position, never by a join. Before any of that, the
 `+` numbers that no national prefix can start, most of an export, are parsed in one pass over
 every row (`_plain`): for them, grouping and merging would cost more than the reading.
@@ -194,11 +195,8 @@ def _parse_in_steps(frame: pl.DataFrame) -> pl.DataFrame:
     # `_maybe_extract_country_code` does without `+`; both kinds then take the national prefix
     # step with the metadata that `parse` holds by then. Each step settles the common case, and
     # an exact step takes the rest.
-    fast_split, exact_split = (
-        ([_INTERNATIONAL, _REGION], _split),
-        ([_REGION], _split_national_exactly),
-    )
-    split = settle(frame, decided, fast_split, exact_split, _SPLIT_SCHEMA)
+    national = ([_REGION], _split_national_exactly)
+    split = settle(frame, decided, ([_INTERNATIONAL, _REGION], _split), national, _SPLIT_SCHEMA)
     pending = decided & pl.col(ERROR).is_null()
     by = [COUNTRY_CODE, _META_REGION]
     parsed = settle(
@@ -305,7 +303,8 @@ def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Ex
     if plan is None:
         return {_DECIDED: pl.lit(False), SETTLED: pl.lit(True)}
     number, prefix = pl.col(_NUMBER), plan.national_prefix
-    unmatched = pl.lit(True) if prefix is None else ~number.str.contains(prefix.pattern)
+    # The same match the strip takes, so that a lazy query finds it once.
+    unmatched = pl.lit(True) if prefix is None else number.str.extract(prefix.pattern, 0).is_null()
     settled = unmatched | _cannot_match(number, plan.general)
     return {**_strip_for_parsing_exactly(country_code, region, False), SETTLED: settled}
 
