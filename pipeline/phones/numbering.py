@@ -306,7 +306,8 @@ def _strip_for_parsing(country_code: int, region: str | None) -> dict[str, pl.Ex
     # The same match the strip takes, so that a lazy query finds it once.
     unmatched = pl.lit(True) if prefix is None else number.str.extract(prefix.pattern, 0).is_null()
     settled = unmatched | _cannot_match(number, plan.general)
-    return {**_strip_for_parsing_exactly(country_code, region, False), SETTLED: settled}
+    stripped = _strip_for_parsing_exactly(country_code, region, test_general=False)
+    return {**stripped, SETTLED: settled}
 
 
 @cache

@@ -133,10 +133,11 @@ def plan_for(country_code: int, region: str | None) -> Plan | None:
     specific = [desc.pattern for _, desc in plan.specific if desc is not None]
     # The anchors inside the alternatives keep each one a whole-string test.
     any_specific = "^(?:{})$".format("|".join(specific)) if specific else None
+    patterns = _patterns(plan)
     # One compile check in the common case: polars starts up a query per check.
-    if any_specific is not None and _compiles([*_patterns(plan), any_specific]):
+    if any_specific is not None and _compiles([*patterns, any_specific]):
         return replace(plan, any_specific=any_specific)
-    return plan if _compiles(_patterns(plan)) else None
+    return plan if _compiles(patterns) else None
 
 
 def _desc(desc: PhoneNumberDesc | None) -> Desc | None:
